@@ -1,0 +1,117 @@
+"""Binary layers in the BinaryNet recipe (Courbariaux et al., 2016, arXiv 1602.02830).
+
+* ``sign`` maps x ↦ +1 if x ≥ 0 else −1, so sign(0) = +1 and values are never ternary.
+* The straight-through estimator passes the gradient where |x| ≤ 1 and blocks it elsewhere
+  (BinaryNet Eq. 4: g_r = g_q · 1_{|r| ≤ 1}).
+* Latent fp32 weights are clipped to [−1, 1] after every optimiser step
+  (:func:`clip_latent_weights`).
+
+A binary layer computes its multiply-accumulate (MAC) with ±1 weights. Layers that follow
+another binary layer also binarise their input (``binary_input=True``): these are the
+crossbar layers whose word lines a dropout module can gate. A dropout *site* installed by a
+method (:mod:`spindrop.methods.base`) takes over the MAC of such a layer, so the model code
+never names a method.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class _SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() <= 1).to(grad.dtype)
+
+
+def sign(x: Tensor) -> Tensor:
+    """±1 binarisation with sign(0) = +1 and a clipped straight-through gradient."""
+    return _SignSTE.apply(x)
+
+
+class BinaryLayer(nn.Module):
+    """Mixin state shared by :class:`BinaryConv2d` and :class:`BinaryLinear`.
+
+    ``binary_input``: binarise the input (every crossbar layer after the first).
+    ``site``: the dropout site a method installed, or ``None``.
+    """
+
+    binary_input: bool
+    site: nn.Module | None
+
+    def binary_weight(self) -> Tensor:
+        return sign(self.weight)
+
+    @property
+    def columns(self) -> int:
+        """Output channels (conv) or features (FC): the crossbar's bit lines."""
+        return self.weight.shape[0]
+
+    def mac(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.binary_input:
+            x = sign(x)
+        if self.site is not None:
+            return self.site(self, x)
+        return self.mac(x)
+
+
+class BinaryConv2d(BinaryLayer, nn.Conv2d):
+    """2-D convolution with ±1 weights (no bias: BatchNorm follows)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, binary_input: bool = True) -> None:
+        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride,
+                           padding=padding, bias=False)
+        self.binary_input = binary_input
+        self.site = None
+
+    def mac(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
+        w = self.binary_weight() if weight is None else weight
+        return F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", binary_input={self.binary_input}"
+
+
+class BinaryLinear(BinaryLayer, nn.Linear):
+    """Fully connected layer with ±1 weights (no bias: BatchNorm follows)."""
+
+    def __init__(self, in_features: int, out_features: int, binary_input: bool = True) -> None:
+        nn.Linear.__init__(self, in_features, out_features, bias=False)
+        self.binary_input = binary_input
+        self.site = None
+
+    def mac(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
+        w = self.binary_weight() if weight is None else weight
+        return F.linear(x, w)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", binary_input={self.binary_input}"
+
+
+def binary_layers(model: nn.Module) -> list[tuple[str, BinaryLayer]]:
+    """All binary layers of ``model`` in registration (= forward) order, with their names."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, BinaryLayer)]
+
+
+@torch.no_grad()
+def clip_latent_weights(model: nn.Module) -> None:
+    """Clip the latent fp32 weights of every binary layer to [−1, 1] (BinaryNet, Alg. 1)."""
+    for _, layer in binary_layers(model):
+        layer.weight.clamp_(-1.0, 1.0)
+
+
+@torch.no_grad()
+def export_binary_weights(model: nn.Module) -> dict[str, Tensor]:
+    """The ±1 weights (int8) of every binary layer, as the crossbar stores them."""
+    return {name: layer.binary_weight().to(torch.int8) for name, layer in binary_layers(model)}

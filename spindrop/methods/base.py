@@ -1,0 +1,190 @@
+"""The method interface: how a dropout scheme perturbs a binary network and how the
+hardware realises it.
+
+A method installs a :class:`DropoutSite` on every *dropout site* of a model: the input of
+every binary-input layer (every crossbar layer after the first, DESIGN.md "Methods"). The
+site takes over the layer's MAC, so it can gate binarised inputs (a gated word line adds 0 to
+the column current, so a dropped ±1 becomes 0) or perturb the MAC output.
+
+Sites are stochastic in training mode and, in eval mode, only while MC sampling is on
+(:func:`spindrop.mc.mc_sampling`). Otherwise they return the expectation of the perturbed
+MAC (dropped inputs scaled by 1 − p), so a deterministic pass sees the input statistics the
+network was trained on.
+
+For the cost model a method declares, per binary layer, the number of physical dropout
+modules and the number of random draws per MC forward pass (:class:`LayerHardware`), plus any
+modules shared across the model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..binary import BinaryLayer, binary_layers
+from ..geometry import LayerGeometry, trace_geometry
+
+MaskSampler = Callable[[tuple[int, ...], tuple[int, ...], float, torch.device], Tensor]
+"""``sampler(shape, module_dims, p, device) -> keep`` (bool tensor of ``shape``).
+
+``module_dims`` are the dimensions of ``shape`` that index physical dropout modules; the
+other dimensions are repeated draws of the same modules. The ideal sampler ignores it; the
+device model (:mod:`hardware.device`) uses it to give each physical module its own p.
+"""
+
+
+def ideal_keep_mask(shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
+                    device: torch.device) -> Tensor:
+    """Ideal Bernoulli keep bits: keep = U ≥ p with U ~ Uniform[0, 1), so P(keep) = 1 − p."""
+    return torch.rand(shape, device=device) >= p
+
+
+@dataclass(frozen=True)
+class DropoutConfig:
+    """Parameters shared by the Bernoulli dropout methods.
+
+    p: drop probability of one dropout module per draw, in [0, 1).
+    rescale: multiply kept inputs by 1/(1 − p) (inverted dropout). Off by default: BatchNorm
+        follows every binary layer (DESIGN.md); a deterministic pass then scales by 1 − p.
+    """
+
+    p: float = 0.2
+    rescale: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p < 1.0:
+            raise ValueError(f"dropout probability p={self.p} is outside [0, 1): pass e.g. --p 0.2")
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A method without parameters."""
+
+
+@dataclass(frozen=True)
+class LayerHardware:
+    """Physical dropout modules of one layer, and random draws per image per MC pass."""
+
+    modules: int
+    draws: int
+
+
+@dataclass(frozen=True)
+class HardwarePlan:
+    """A method's hardware realisation on one model.
+
+    ``layers`` pairs each binary layer's geometry with its modules and draws;
+    ``shared_modules`` counts modules reused across layers (not attributed to one layer).
+    """
+
+    layers: tuple[tuple[LayerGeometry, LayerHardware], ...]
+    shared_modules: int = 0
+
+    @property
+    def total_modules(self) -> int:
+        return self.shared_modules + sum(hw.modules for _, hw in self.layers)
+
+    @property
+    def total_draws(self) -> int:
+        return sum(hw.draws for _, hw in self.layers)
+
+
+class DropoutSite(nn.Module):
+    """Base class of the module a method installs on a binary-input layer.
+
+    Subclasses implement :meth:`sample` (stochastic MAC) and :meth:`expected` (deterministic
+    MAC). ``mc`` turns sampling on in eval mode; ``replicas`` tells how many independent MC
+    passes the batch holds (batched MC inference stacks them along the batch dimension);
+    ``sampler`` draws the keep bits (ideal Bernoulli unless a device model is attached).
+    """
+
+    def __init__(self, config: DropoutConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.mc = False
+        self.replicas = 1
+        self.sampler: MaskSampler = ideal_keep_mask
+
+    @property
+    def stochastic(self) -> bool:
+        return self.training or self.mc
+
+    def keep(self, shape: tuple[int, ...], module_dims: tuple[int, ...], like: Tensor) -> Tensor:
+        """Keep bits as a multiplier of ``like``'s dtype (1/(1 − p) when rescaling)."""
+        bits = self.sampler(shape, module_dims, self.config.p, like.device).to(like.dtype)
+        return bits / (1.0 - self.config.p) if self.config.rescale else bits
+
+    def input_expectation(self) -> float:
+        """E[keep multiplier]: 1 − p without rescaling, 1 with it."""
+        return 1.0 if self.config.rescale else 1.0 - self.config.p
+
+    def forward(self, layer: BinaryLayer, x: Tensor) -> Tensor:
+        return self.sample(layer, x) if self.stochastic else self.expected(layer, x)
+
+    def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def expected(self, layer: BinaryLayer, x: Tensor) -> Tensor:
+        return layer.mac(x * self.input_expectation())
+
+
+class Method:
+    """A dropout scheme. Subclass, set ``name``/``Config``, and register with
+    :func:`spindrop.register_method`.
+
+    Constructing a method validates its parameters: ``get_method("spatial", p=0.1)``.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type] = DropoutConfig
+    stochastic: ClassVar[bool] = True
+    summary: ClassVar[str] = ""
+
+    def __init__(self, **params: object) -> None:
+        known = {f.name for f in fields(self.Config)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"method '{self.name}' has no parameter(s) {unknown}; "
+                             f"its parameters are {sorted(known) or 'none'}")
+        self.config = self.Config(**params)
+
+    def params(self) -> dict[str, object]:
+        """Parameters by name, as they appear in results."""
+        return asdict(self.config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{self.name}({args})"
+
+    def make_site(self, layer: BinaryLayer) -> DropoutSite | None:
+        """The site to install on a binary-input layer, or ``None`` for no perturbation."""
+        return None
+
+    def layer_hardware(self, geom: LayerGeometry) -> LayerHardware:
+        """Modules and draws of one binary-input layer (other layers have none)."""
+        return LayerHardware(0, 0)
+
+    def shared_modules(self, sites: list[LayerGeometry]) -> int:
+        """Modules shared by the whole model (e.g. one unit reused layer after layer)."""
+        return 0
+
+    def attach(self, model: nn.Module) -> nn.Module:
+        """Install this method's sites on every binary-input layer of ``model`` (in place)."""
+        for _, layer in binary_layers(model):
+            layer.site = self.make_site(layer) if layer.binary_input else None
+        return model
+
+    def hardware_plan(self, model: nn.Module, input_shape: tuple[int, ...]) -> HardwarePlan:
+        """Per-layer modules and draws for ``model`` on inputs of ``input_shape`` (C, H, W)."""
+        geoms = trace_geometry(model, input_shape)
+        layers = tuple((g, self.layer_hardware(g) if g.binary_input else LayerHardware(0, 0))
+                       for g in geoms)
+        return HardwarePlan(layers, self.shared_modules([g for g in geoms if g.binary_input]))
+
+
+def sites(model: nn.Module) -> list[DropoutSite]:
+    """All dropout sites installed on ``model``."""
+    return [m for m in model.modules() if isinstance(m, DropoutSite)]

@@ -1,0 +1,98 @@
+"""The method registry (timm style): ``@register_method``, ``list_methods()``, ``get_method()``.
+
+Methods come from three places, all through :func:`register_method`:
+
+1. the built-ins (``baselines`` and ``spindrop.methods``), imported on first use;
+2. installed packages that declare an entry point in the group ``spindrop.methods``
+   (the entry point names a module, which registers on import, or a :class:`Method` class);
+3. modules named at run time: :func:`load_plugin` (``--plugin my_pkg.my_method``).
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib import metadata
+
+from .methods.base import Method
+
+ENTRY_POINT_GROUP = "spindrop.methods"
+_BUILTIN_MODULES = ("baselines", "spindrop.methods")
+
+_REGISTRY: dict[str, type[Method]] = {}
+_discovered = False
+
+
+class PluginError(ImportError):
+    """A plugin module or entry point could not be loaded."""
+
+
+class UnknownMethodError(LookupError):
+    """No method is registered under the requested name."""
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: register ``cls`` under ``cls.name``. A duplicate name is an error."""
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"{cls!r} is not a spindrop Method subclass")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{cls.__qualname__}.name must be an identifier string, got {name!r}")
+    existing = _REGISTRY.get(name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"method name '{name}' is already registered by "
+                         f"{existing.__module__}.{existing.__qualname__}; choose another name")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def load_plugin(module: str) -> None:
+    """Import ``module`` so that the methods it decorates get registered."""
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        raise PluginError(f"plugin '{module}' failed to import ({type(exc).__name__}: {exc}); "
+                          "check that it is installed or on PYTHONPATH") from exc
+
+
+def _load_entry_points() -> None:
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
+                              f"failed to load ({type(exc).__name__}: {exc})") from exc
+        if isinstance(obj, type) and issubclass(obj, Method) and obj.name not in _REGISTRY:
+            register_method(obj)
+
+
+def discover(refresh: bool = False) -> None:
+    """Import the built-in methods and the installed entry points (once, or again on refresh)."""
+    global _discovered
+    if _discovered and not refresh:
+        return
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    _load_entry_points()
+    _discovered = True
+
+
+def list_methods() -> list[str]:
+    """Names of all registered methods, sorted."""
+    discover()
+    return sorted(_REGISTRY)
+
+
+def method_class(name: str) -> type[Method]:
+    """The class registered as ``name``; an unknown name lists the known ones."""
+    discover()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _REGISTRY, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UnknownMethodError(f"unknown method '{name}'{hint}; known methods: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def get_method(name: str, **params: object) -> Method:
+    """An instance of method ``name`` with validated parameters."""
+    return method_class(name)(**params)
