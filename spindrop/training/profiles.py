@@ -1,0 +1,111 @@
+"""Run profiles as data (aihwkit-style presets): what is trained, how long, how it is measured.
+
+* ``smoke``: seconds; tiny subsets; what the tests use.
+* ``quick``: real results on a 2-core CPU in well under 15 minutes (the default of ``--all``).
+* ``paper``: full-size networks and epochs for a GPU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """How one dataset is trained within a profile.
+
+    model/width: topology and channel-width multiplier; epochs, batch_size, lr: Adam with a
+    cosine schedule to 0 over all steps; train_subset: images of the training split used
+    (None = all but the validation split); augment: random crop + flip (CIFAR recipe).
+    """
+
+    model: str
+    width: float
+    epochs: int
+    batch_size: int = 128
+    lr: float = 5e-3
+    train_subset: int | None = None
+    augment: bool = False
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """How trained models are measured.
+
+    mc_samples: T; test_subset/ood_subset/shift_subset: images per set (None = all);
+    severities: corruption severities of the shift suite.
+    """
+
+    mc_samples: int = 20
+    test_subset: int | None = None
+    ood_subset: int | None = None
+    shift_subset: int | None = 2000
+    severities: tuple[int, ...] = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named preset: a training plan per in-distribution dataset and an evaluation plan."""
+
+    name: str
+    summary: str
+    train: dict[str, TrainPlan]
+    eval: EvalPlan
+    seeds: tuple[int, ...] = (0,)
+    p: float = 0.2
+    val_size: int = 5000
+
+    def plan(self, dataset: str) -> TrainPlan:
+        try:
+            return self.train[dataset]
+        except KeyError:
+            raise LookupError(f"profile '{self.name}' has no training plan for dataset '{dataset}'; "
+                              f"it covers {', '.join(sorted(self.train))}") from None
+
+    def with_overrides(self, **changes) -> "Profile":
+        return replace(self, **changes)
+
+
+SMOKE = Profile(
+    name="smoke",
+    summary="seconds: tiny subsets and networks; for tests",
+    train={
+        "mnist": TrainPlan("lenet5", 0.5, epochs=1, batch_size=64, train_subset=512),
+        "fashion_mnist": TrainPlan("lenet5", 0.5, epochs=1, batch_size=64, train_subset=512),
+        "cifar10": TrainPlan("vgg_small", 0.0625, epochs=1, batch_size=64, train_subset=256),
+    },
+    eval=EvalPlan(mc_samples=4, test_subset=256, ood_subset=128, shift_subset=64, severities=(3,)),
+    val_size=256,
+)
+
+QUICK = Profile(
+    name="quick",
+    summary="real results on a 2-core CPU in well under 15 minutes",
+    train={
+        "mnist": TrainPlan("lenet5", 1.0, epochs=3, batch_size=128, lr=1e-2),
+        "fashion_mnist": TrainPlan("lenet5", 1.0, epochs=3, batch_size=128, lr=1e-2),
+        "cifar10": TrainPlan("vgg_small", 0.125, epochs=4, batch_size=128, lr=5e-3,
+                             train_subset=20000, augment=True),
+    },
+    eval=EvalPlan(mc_samples=20, test_subset=5000, ood_subset=2000, shift_subset=1000, severities=(1, 3, 5)),
+)
+
+PAPER = Profile(
+    name="paper",
+    summary="full-size networks and epochs, for a GPU",
+    train={
+        "mnist": TrainPlan("lenet5", 1.0, epochs=50, batch_size=256, lr=5e-3),
+        "fashion_mnist": TrainPlan("lenet5", 1.0, epochs=50, batch_size=256, lr=5e-3),
+        "cifar10": TrainPlan("vgg_small", 1.0, epochs=150, batch_size=256, lr=5e-3, augment=True),
+    },
+    eval=EvalPlan(mc_samples=20, severities=(1, 2, 3, 4, 5), shift_subset=None),
+    seeds=(0, 1, 2),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise LookupError(f"unknown profile '{name}'; choose one of {', '.join(PROFILES)}") from None
