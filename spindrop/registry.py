@@ -9,11 +9,11 @@ Methods come from three places, all through :func:`register_method`:
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 from importlib import metadata
 
 from .methods.base import Method
+from .naming import unknown_name
 
 ENTRY_POINT_GROUP = "spindrop.methods"
 _BUILTIN_MODULES = ("baselines", "spindrop.methods")
@@ -88,9 +88,7 @@ def method_class(name: str) -> type[Method]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, _REGISTRY, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise UnknownMethodError(f"unknown method '{name}'{hint}; known methods: {', '.join(sorted(_REGISTRY))}") from None
+        raise UnknownMethodError(unknown_name("method", name, _REGISTRY)) from None
 
 
 def get_method(name: str, **params: object) -> Method:

@@ -1,10 +1,11 @@
 """Model registry: ``@register_model`` builders, ``build_model(name, ...)``."""
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from torch import nn
+
+from ..naming import unknown_name
 
 ModelBuilder = Callable[..., nn.Sequential]
 MODELS: dict[str, ModelBuilder] = {}
@@ -28,9 +29,7 @@ def build_model(name: str, in_shape: tuple[int, int, int], num_classes: int = 10
                 width: float = 1.0) -> nn.Sequential:
     """Build model ``name`` for inputs of ``in_shape`` (C, H, W) with channel widths × ``width``."""
     if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise LookupError(f"unknown model '{name}'{hint}; known models: {', '.join(list_models())}")
+        raise LookupError(unknown_name("model", name, MODELS))
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
     return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, width=width)
