@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..naming import unknown_name
+
 
 @dataclass(frozen=True)
 class TrainPlan:
@@ -108,4 +110,4 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise LookupError(f"unknown profile '{name}'; choose one of {', '.join(PROFILES)}") from None
+        raise LookupError(unknown_name("profile", name, PROFILES)) from None

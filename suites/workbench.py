@@ -1,0 +1,96 @@
+"""Shared state of a run: trains each target once and caches predictions for all suites.
+
+Suites ask the workbench for what they need; nothing is computed until asked, so a rerun
+whose cells are all finished loads no data and trains nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from spindrop.data import SpinDataModule, load_split
+from spindrop.mc import MCOutput, mc_predict
+from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, train
+
+from .base import Target
+
+EVAL_BATCH = 500
+
+
+def seeded_subset(n_total: int, n: int | None, seed: int) -> Tensor | None:
+    """Indices of a seeded random subset of size ``n`` (None = everything, in order)."""
+    if n is None or n >= n_total:
+        return None
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n_total, generator=g)[:n]
+
+
+class Workbench:
+    """Trains targets on demand (each once) and evaluates them with MC sampling."""
+
+    def __init__(self, profile: Profile, out: Path, data_root: str | Path | None,
+                 options: TrainerOptions = TrainerOptions(), mc_samples: int | None = None,
+                 callbacks: Callable[[], list] = list) -> None:
+        self.profile = profile
+        self.out = Path(out)
+        self.data_root = data_root
+        self.options = options
+        self.T = mc_samples or profile.eval.mc_samples
+        self.callbacks = callbacks
+        self._trained: dict[Target, Trained] = {}
+        self._data: dict[str, SpinDataModule] = {}
+        self._preds: dict[tuple[Target, str], MCOutput] = {}
+        self._test: dict[str, tuple[Tensor, Tensor]] = {}
+
+    @property
+    def device(self) -> torch.device:
+        gpu = self.options.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        return torch.device("cuda" if gpu else "cpu")
+
+    def spec(self, target: Target) -> TrainSpec:
+        plan = self.profile.plan(target.dataset)
+        return TrainSpec(dataset=target.dataset, model=target.model, width=target.width,
+                         method=target.method, method_params=target.method_params,
+                         epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
+                         train_subset=plan.train_subset, val_size=self.profile.val_size,
+                         augment=plan.augment, seed=target.seed)
+
+    def trained(self, target: Target) -> Trained:
+        if target not in self._trained:
+            self._trained[target] = train(self.spec(target), self.out, self.data_root, self.options,
+                                          callbacks=self.callbacks())
+        return self._trained[target]
+
+    def datamodule(self, dataset: str) -> SpinDataModule:
+        if dataset not in self._data:
+            self._data[dataset] = SpinDataModule(dataset, root=self.data_root)
+        return self._data[dataset]
+
+    def test_set(self, dataset: str) -> tuple[Tensor, Tensor]:
+        """The (seeded subset of the) test split as uint8 images and labels."""
+        if dataset not in self._test:
+            split = load_split(dataset, "test", self.data_root)
+            idx = seeded_subset(len(split.labels), self.profile.eval.test_subset, seed=0)
+            self._test[dataset] = ((split.images, split.labels) if idx is None
+                                   else (split.images[idx], split.labels[idx]))
+        return self._test[dataset]
+
+    @torch.no_grad()
+    def predict(self, target: Target, name: str, images: Tensor) -> MCOutput:
+        """T MC samples of the target's network on uint8 ``images`` (cached by set name)."""
+        key = (target, name)
+        if key not in self._preds:
+            model = self.trained(target).model.to(self.device)
+            normalize = self.datamodule(target.dataset).normalize
+            parts = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
+                                seed=target.seed * 1_000_003 + i).probs.cpu()
+                     for i in range(0, len(images), EVAL_BATCH)]
+            self._preds[key] = MCOutput(torch.cat(parts, 1))
+        return self._preds[key]
+
+    def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
+        images, labels = self.test_set(target.dataset)
+        return self.predict(target, "test", images), labels
