@@ -11,9 +11,13 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from spindrop.data import SpinDataModule, load_split
+from hardware import CostReport, cost
+from hardware.presets import DEFAULT as DEFAULT_PRESET
+from spindrop.data import SpinDataModule, dataset_info, load_split
 from spindrop.mc import MCOutput, mc_predict
-from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, train
+from spindrop.methods.base import HardwarePlan
+from spindrop.registry import get_method
+from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, build_network, train
 
 from .base import Target
 
@@ -33,13 +37,14 @@ class Workbench:
 
     def __init__(self, profile: Profile, out: Path, data_root: str | Path | None,
                  options: TrainerOptions = TrainerOptions(), mc_samples: int | None = None,
-                 callbacks: Callable[[], list] = list) -> None:
+                 callbacks: Callable[[], list] = list, preset: str = DEFAULT_PRESET.name) -> None:
         self.profile = profile
         self.out = Path(out)
         self.data_root = data_root
         self.options = options
         self.T = mc_samples or profile.eval.mc_samples
         self.callbacks = callbacks
+        self.preset = preset
         self._trained: dict[Target, Trained] = {}
         self._data: dict[str, SpinDataModule] = {}
         self._preds: dict[tuple[Target, str], MCOutput] = {}
@@ -57,6 +62,9 @@ class Workbench:
                          epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
                          train_subset=plan.train_subset, val_size=self.profile.val_size,
                          augment=plan.augment, seed=target.seed)
+
+    def has_trained(self, target: Target) -> bool:
+        return target in self._trained
 
     def trained(self, target: Target) -> Trained:
         if target not in self._trained:
@@ -94,3 +102,35 @@ class Workbench:
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
         images, labels = self.test_set(target.dataset)
         return self.predict(target, "test", images), labels
+
+    @torch.no_grad()
+    def deterministic_predictions(self, target: Target) -> MCOutput:
+        """One pass with the masks off (every site at its expectation), as a T = 1 output."""
+        images, _ = self.test_set(target.dataset)
+        model = self.trained(target).model.to(self.device).eval()
+        normalize = self.datamodule(target.dataset).normalize
+        probs = [model(normalize(images[i:i + EVAL_BATCH]).to(self.device)).softmax(-1).cpu()
+                 for i in range(0, len(images), EVAL_BATCH)]
+        return MCOutput(torch.cat(probs).unsqueeze(0))
+
+    def shift_set(self, dataset: str) -> tuple[Tensor, Tensor]:
+        """The test images the corruptions are applied to (a seeded subset of the test set)."""
+        images, labels = self.test_set(dataset)
+        idx = seeded_subset(len(labels), self.profile.eval.shift_subset, seed=1)
+        return (images, labels) if idx is None else (images[idx], labels[idx])
+
+    def untrained_network(self, target: Target) -> torch.nn.Module:
+        info = dataset_info(target.dataset)
+        return build_network(self.spec(target), info.shape, info.num_classes)
+
+    def hardware_plan(self, target: Target) -> HardwarePlan:
+        info = dataset_info(target.dataset)
+        return get_method(target.method, **target.method_params).hardware_plan(
+            self.untrained_network(target), info.shape)
+
+    def cost(self, target: Target) -> CostReport:
+        """Modelled cost per image of T-sample MC inference on the run's hardware preset."""
+        info = dataset_info(target.dataset)
+        method = get_method(target.method, **target.method_params)
+        return cost(self.untrained_network(target), method, info.shape, T=self.T, preset=self.preset,
+                    model_name=target.model)

@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..naming import unknown_name
 
@@ -46,12 +46,17 @@ class EvalPlan:
 
 @dataclass(frozen=True)
 class Profile:
-    """A named preset: a training plan per in-distribution dataset and an evaluation plan."""
+    """A named preset: a training plan per in-distribution dataset and an evaluation plan.
+
+    datasets: the in-distribution datasets a plain ``--all`` runs; seeds: training seeds;
+    p: default dropout probability; val_size: images held out of the training split.
+    """
 
     name: str
     summary: str
     train: dict[str, TrainPlan]
     eval: EvalPlan
+    datasets: tuple[str, ...] = ("mnist", "cifar10")
     seeds: tuple[int, ...] = (0,)
     p: float = 0.2
     val_size: int = 5000
@@ -62,9 +67,6 @@ class Profile:
         except KeyError:
             raise LookupError(f"profile '{self.name}' has no training plan for dataset '{dataset}'; "
                               f"it covers {', '.join(sorted(self.train))}") from None
-
-    def with_overrides(self, **changes) -> "Profile":
-        return replace(self, **changes)
 
 
 SMOKE = Profile(

@@ -1,0 +1,45 @@
+"""The two modelled suites: dropout modules/draws and energy on the MTJ-crossbar cost model.
+
+Neither needs a trained network: the cost comes from the model's layers and input shape
+(:func:`hardware.cost`), priced with the run's hardware preset.
+"""
+from __future__ import annotations
+
+from .base import Suite, SuiteResult, Target, register_suite
+from .store import MODELLED
+
+PJ = 1e12
+
+
+class _CostSuite(Suite):
+    group = "Hardware"
+    kind = MODELLED
+    needs_training = False
+
+
+@register_suite
+class ModulesSuite(_CostSuite):
+    name = "modules"
+    summary = "physical dropout modules, random draws and crossbar tiles (modelled)"
+
+    def run(self, bench, target: Target) -> SuiteResult:
+        report = bench.cost(target)
+        plan = bench.hardware_plan(target)
+        metrics = {"hw/modules": report.modules, "hw/draws": report.draws,
+                   "hw/draws_per_pass": report.draws_per_pass, "hw/tiles": report.tiles}
+        layers = [{"name": g.name, "kind": g.kind, "kernel": list(g.kernel), "binary_input": g.binary_input,
+                   "modules": hw.modules, "draws": hw.draws} for g, hw in plan.layers]
+        return SuiteResult(metrics, {"layers": layers, "shared_modules": plan.shared_modules})
+
+
+@register_suite
+class EnergySuite(_CostSuite):
+    name = "energy"
+    summary = "energy per image for T MC samples: crossbar, sense amps, dropout modules (modelled)"
+
+    def run(self, bench, target: Target) -> SuiteResult:
+        e = bench.cost(target).energy
+        parts = {"crossbar_read": e.crossbar_read, "sense_amp": e.sense_amp,
+                 "dropout_write": e.dropout_write, "dropout_read": e.dropout_read,
+                 "dropout_reset": e.dropout_reset, "dropout": e.dropout, "total": e.total}
+        return SuiteResult({f"hw/energy/{k}_pJ": v * PJ for k, v in parts.items()})

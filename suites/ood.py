@@ -1,0 +1,46 @@
+"""OOD suite: detect out-of-distribution sets with entropy, mutual information and 1 − MSP
+(OOD = positive class), plus the papers' "% OOD detected"."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from spindrop.data import ood_sets
+from spindrop.metrics import evaluate_ood
+
+from .base import Suite, SuiteResult, Target, register_suite
+from .store import MEASURED
+
+HIST_BINS = 30
+
+
+def scores(out) -> dict[str, torch.Tensor]:
+    return {"entropy": out.entropy, "mutual_info": out.mutual_info, "one_minus_msp": 1.0 - out.msp}
+
+
+@register_suite
+class OODSuite(Suite):
+    name = "ood"
+    group = "OOD"
+    kind = MEASURED
+    summary = "AUROC / AUPR / FPR95 per OOD set and score, % OOD detected"
+
+    def run(self, bench, target: Target) -> SuiteResult:
+        test, _ = bench.test_predictions(target)
+        id_scores = scores(test)
+        n_classes = test.probs.shape[-1]
+        edges = torch.linspace(0.0, math.log(n_classes), HIST_BINS + 1)
+        hist = {"edges": edges.tolist(), "id": _hist(test.entropy, edges)}
+        metrics: dict[str, float] = {}
+        sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.eval.ood_subset, seed=0)
+        for name, images in sets.items():
+            out = bench.predict(target, f"ood/{name}", images)
+            metrics.update(evaluate_ood(id_scores, scores(out), name))
+            hist[name] = _hist(out.entropy, edges)
+        return SuiteResult(metrics, {"entropy_hist": hist})
+
+
+def _hist(values: torch.Tensor, edges: torch.Tensor) -> list[int]:
+    clipped = values.clamp(float(edges[0]), float(edges[-1]))
+    return torch.histogram(clipped.float(), bins=edges).hist.long().tolist()

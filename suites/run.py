@@ -1,0 +1,266 @@
+"""The runner: ``python -m suites.run --all`` measures every registered method with every suite.
+
+Each finished cell (suite × dataset × model × method × seed) goes to the result store at
+once; a rerun skips finished cells and retries failed ones; a failed cell is recorded with
+its error and the others go on. Exit status: 0 all cells ok, 1 some cell failed, 2 bad input,
+130 interrupted (finished cells kept).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+
+import hardware
+import spindrop
+from spindrop.data import DataError, list_datasets, resolve_data_root, verify_dataset
+from spindrop.models import list_models
+from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
+from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
+
+from .base import SUITES, Target, get_suite, list_suites
+from .progress import TrainingBar, make_progress
+from .store import Cell, CellKey, ResultStore
+from .workbench import Workbench
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m suites.run",
+        description="Train binary networks with every dropout method and measure accuracy, "
+                    "calibration, OOD detection, shift robustness, dropout modules and energy.",
+        epilog="Example: python -m suites.run --all            (quick profile, MNIST + CIFAR-10)\n"
+               "         python -m suites.run --suite accuracy ood --methods spatial spindrop --profile smoke",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = ap.add_argument_group("what to run")
+    what.add_argument("--all", action="store_true", help="every suite, every registered method, the profile's datasets")
+    what.add_argument("--suite", nargs="+", metavar="NAME", help=f"suites to run (of: {', '.join(list_suites())})")
+    what.add_argument("--methods", nargs="+", metavar="NAME", help="methods (default: every registered method)")
+    what.add_argument("--datasets", nargs="+", metavar="NAME", help="in-distribution datasets (default: the profile's)")
+    what.add_argument("--models", nargs="+", metavar="NAME", help="models (default: the profile's model per dataset)")
+    what.add_argument("--list", action="store_true", help="list methods, suites, datasets, models, profiles, presets and exit")
+    how = ap.add_argument_group("how")
+    how.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default: quick)")
+    how.add_argument("--seeds", nargs="+", type=int, metavar="N", help="training seeds (default: the profile's)")
+    how.add_argument("--mc-samples", type=int, metavar="T", help="MC samples per prediction (default: the profile's)")
+    how.add_argument("--p", type=float, help="dropout probability for every method that has one (default: the profile's)")
+    how.add_argument("--preset", default=hardware.DEFAULT.name,
+                     help=f"hardware preset (default: {hardware.DEFAULT.name})")
+    how.add_argument("--plugin", nargs="+", default=[], metavar="MODULE",
+                     help="import these modules first so that their methods register")
+    io = ap.add_argument_group("input and output")
+    io.add_argument("--data-root", help="folder with the datasets (default: $SPINDROP_DATA_ROOT or ../shared/datasets)")
+    io.add_argument("--out", default="runs", help="output folder: checkpoints, result store, report (default: runs)")
+    io.add_argument("--no-report", action="store_true", help="do not render the report at the end")
+    lt = ap.add_argument_group("Lightning (passed to pytorch_lightning.Trainer)")
+    lt.add_argument("--accelerator", default="cpu", help="cpu, gpu, auto, ... (default: cpu)")
+    lt.add_argument("--devices", default="1", help="number of devices or 'auto' (default: 1)")
+    lt.add_argument("--strategy", default="auto", help="e.g. ddp (default: auto)")
+    return ap
+
+
+@dataclass
+class Plan:
+    profile: Profile
+    suites: list[str]
+    targets: list[Target]
+    out: Path
+    data_root: Path
+    mc_samples: int
+    p: float
+    preset: str
+    options: TrainerOptions
+
+
+def _method_params(name: str, p: float) -> tuple[tuple[str, object], ...]:
+    cls = method_class(name)
+    fields = getattr(cls.Config, "__dataclass_fields__", {})
+    params = {"p": p} if "p" in fields else {}
+    get_method(name, **params)  # validates (p outside [0, 1) raises ValueError)
+    return tuple(sorted(params.items()))
+
+
+def _check_names(kind: str, names: list[str], known: list[str]) -> None:
+    for name in names:
+        if name not in known:
+            raise UsageError(spindrop.naming.unknown_name(kind, name, known))
+
+
+def _check_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output folder {out} is not writable ({exc.strerror}); pass --out DIR with a writable folder") from None
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    try:
+        for module in args.plugin:
+            load_plugin(module)
+        profile = get_profile(args.profile)
+    except (PluginError, LookupError) as exc:
+        raise UsageError(str(exc)) from None
+    if not (args.all or args.suite):
+        raise UsageError("nothing to run: pass --all, or --suite NAME ... (see --help)")
+    suites = list_suites() if args.all and not args.suite else args.suite
+    _check_names("suite", suites, list_suites())
+    methods = args.methods or list_methods()
+    _check_names("method", methods, list_methods())
+    datasets = args.datasets or list(profile.datasets)
+    _check_names("dataset", datasets, sorted(profile.train))
+    _check_names("model", args.models or [], list_models())
+    if args.mc_samples is not None and args.mc_samples < 1:
+        raise UsageError(f"--mc-samples {args.mc_samples} must be >= 1")
+    p = profile.p if args.p is None else args.p
+    try:
+        params = {m: _method_params(m, p) for m in methods}
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.preset not in hardware.list_presets():
+        raise UsageError(spindrop.naming.unknown_name("hardware preset", args.preset, hardware.list_presets()))
+    data_root = resolve_data_root(args.data_root)
+    if any(SUITES[s].needs_training for s in suites):
+        try:
+            for dataset in datasets:
+                verify_dataset(dataset, data_root)
+        except DataError as exc:
+            raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    _check_out(out)
+    seeds = args.seeds or list(profile.seeds)
+    targets = [Target(d, model, profile.plan(d).width, m, params[m], seed)
+               for d in datasets for model in (args.models or [profile.plan(d).model])
+               for m in methods for seed in seeds]
+    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    return Plan(profile, suites, targets, out, data_root, args.mc_samples or profile.eval.mc_samples, p,
+                args.preset, TrainerOptions(args.accelerator, devices, args.strategy))
+
+
+def list_everything(console: Console) -> None:
+    console.print("[bold]methods[/]")
+    for name in list_methods():
+        console.print(f"  {name:16s} {method_class(name).summary}")
+    console.print("[bold]suites[/]")
+    for name, cls in SUITES.items():
+        console.print(f"  {name:16s} [{cls.kind}] {cls.summary}")
+    console.print("[bold]datasets[/]  " + ", ".join(list_datasets()))
+    console.print("[bold]models[/]    " + ", ".join(list_models()))
+    console.print("[bold]profiles[/]")
+    for prof in PROFILES.values():
+        console.print(f"  {prof.name:16s} {prof.summary}")
+    console.print("[bold]hardware presets[/]  " + ", ".join(hardware.list_presets()))
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    import pytorch_lightning
+    import torch
+    import torchmetrics
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "pytorch_lightning": pytorch_lightning.__version__, "torchmetrics": torchmetrics.__version__,
+            "spindrop": spindrop.__version__}
+
+
+def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
+    """Run every unfinished cell; returns (done now, skipped, failed)."""
+    store = ResultStore(plan.out)
+    cells = [(target, suite, CellKey(suite, target.dataset, target.model, target.width, target.method,
+                                     target.params, target.seed, plan.profile.name, plan.mc_samples))
+             for target in plan.targets for suite in plan.suites]
+    todo = [c for c in cells if not store.done(c[2])]
+    failures: dict[Target, str] = {}
+    done = failed = 0
+    current = {"label": ""}
+    with make_progress(console) as progress:
+        bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples,
+                          callbacks=lambda: [TrainingBar(progress, current["label"])], preset=plan.preset)
+        overall = progress.add_task("cells", total=len(todo))
+        for target, suite_name, key in todo:
+            suite = get_suite(suite_name)
+            current["label"] = f"{target.dataset}/{target.model} {target.method} seed {target.seed}"
+            progress.update(overall, description=f"{suite_name}: {current['label']}")
+            start = time.perf_counter()
+            error = failures.get(target) if suite.needs_training else None
+            if error is None:
+                try:
+                    result = suite.run(bench, target)
+                except Exception as exc:  # a failed cell is recorded; the run goes on
+                    error = f"{type(exc).__name__}: {exc}"
+                    if suite.needs_training and not bench.has_trained(target):
+                        failures[target] = error
+            seconds = time.perf_counter() - start
+            if error is None:
+                store.put(Cell(key, "ok", result.metrics, {k: suite.kind for k in result.metrics},
+                               result.extras, None, seconds))
+                done += 1
+            else:
+                store.put(Cell(key, "failed", error=error, seconds=seconds))
+                console.print(f"[red]failed[/] {key.label()}: {error}")
+                failed += 1
+            progress.advance(overall)
+    return done, len(cells) - len(todo), failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    console = Console(stderr=False)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.list:
+            for module in args.plugin:
+                load_plugin(module)
+            list_everything(console)
+            return EXIT_OK
+        plan = make_plan(args)
+    except (UsageError, PluginError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = ResultStore(plan.out)
+    info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
+            "hardware_preset": plan.preset, "versions": _versions(), "git_commit": _git_commit(),
+            "command": " ".join(sys.argv), "started": datetime.now(timezone.utc).isoformat(),
+            "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites}
+    start = time.perf_counter()
+    try:
+        done, skipped, failed = execute(plan, console)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: finished cells are kept in {store.root}; rerun to resume")
+        return EXIT_INTERRUPTED
+    info.update(finished=datetime.now(timezone.utc).isoformat(), seconds=time.perf_counter() - start,
+                cells_done=done, cells_skipped=skipped, cells_failed=failed)
+    store.record_run(info)
+    csv = store.export()
+    console.print(f"{done} cells computed, {skipped} already finished, {failed} failed "
+                  f"in {info['seconds']:.0f} s; every number: {csv}")
+    if not args.no_report:
+        from reports import render
+        report = render(plan.out, console=console)
+        console.print(f"[bold green]report[/]: {report}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Shift suite: accuracy and ECE on corrupted test images at the profile's severities."""
+from __future__ import annotations
+
+from spindrop.data import corrupt, list_corruptions
+from spindrop.metrics import accuracy, calibration_bins
+
+from .base import Suite, SuiteResult, Target, register_suite
+from .store import MEASURED
+
+
+@register_suite
+class ShiftSuite(Suite):
+    name = "shift"
+    group = "Shift"
+    kind = MEASURED
+    summary = "accuracy and ECE under Gaussian noise, blur, contrast, rotation"
+
+    def run(self, bench, target: Target) -> SuiteResult:
+        images, labels = bench.shift_set(target.dataset)
+        metrics: dict[str, float] = {}
+        for name in list_corruptions():
+            for severity in bench.profile.eval.severities:
+                shifted = corrupt(images, name, severity, seed=0)
+                out = bench.predict(target, f"shift/{name}/{severity}", shifted)
+                metrics[f"shift/{name}/{severity}/acc"] = float(accuracy(out.mean, labels))
+                metrics[f"shift/{name}/{severity}/ECE"] = calibration_bins(out.mean, labels).ece
+        return SuiteResult(metrics)
