@@ -1,0 +1,261 @@
+"""The common cost model: modules, random draws, tiles and energy of (model, method, T).
+
+Everything is derived from the model itself (:func:`spindrop.trace_geometry`) and the method's
+:meth:`~spindrop.Method.hardware_plan`, so a new architecture or method is priced with no change
+here. All numbers are *modelled*, per image.
+
+Per binary layer (rows R_l = k²·C_in or ``in``, columns C_l = C_out, windows W_l, row blocks
+B_l = ceil(R_l / tile rows), passes P_l):
+
+* crossbar cell reads: P_l · W_l · R_l · C_l · 2 cells · V_read² / R_avg · t_read, where a
+  complementary pair holds one P and one AP cell whatever the weight, so 2 / R_avg = 1/R_P + 1/R_AP
+  (R_avg = harmonic mean of R_P and R_AP, 8 kΩ for 6/12 kΩ). All rows count as active: word-line
+  gating by dropout would save at most the dropped share, which is not credited (upper bound).
+* sense amplifiers: one sense per column per window per tile row-block:
+  P_l · W_l · C_l · B_l · E_sense.
+* dropout modules: P_l · draws_l · (E_write + E_read + E_reset), one module event (write + read +
+  reset, :func:`hardware.device.event_energy`) per random draw, at the method's drop probability p.
+
+Passes: a sampling method (``stochastic=True`` and at least one draw on this model) runs T MC
+passes, except that the layers before the first layer with random draws give the same result in
+every pass and are evaluated once (``reuse_prefix``, as :func:`spindrop.mc_predict` does); a
+method with ``stochastic=False`` (or no draws) runs one pass whatever T is.
+Modules are counted once per model: Σ layer modules + ``shared_modules``
+(:attr:`spindrop.HardwarePlan.total_modules`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import pandas as pd
+from torch import nn
+
+from spindrop import Method, get_method
+
+from .crossbar import map_layer
+from .device import ModuleEventEnergy, event_energy
+from .presets import DEFAULT, HardwarePreset, get_preset
+
+FORMULAS: dict[str, str] = {
+    "tiles": "ceil(rows / tile_rows) · ceil(cols / tile_cols)",
+    "draws": "draws_per_pass · passes",
+    "crossbar_read": "passes · windows · rows · cols · cells_per_weight · V_read² · t_read / R_avg, "
+                     "R_avg = 2 / (1/R_P + 1/R_AP)",
+    "sense_amp": "passes · windows · cols · ceil(rows / tile_rows) · E_sense",
+    "dropout": "passes · draws_per_pass · (E_write + E_read + E_reset)",
+    "modules": "Σ layer modules + shared_modules",
+}
+
+
+@dataclass(frozen=True)
+class EnergyBreakdown:
+    """Energy per image (J) for all passes of one inference."""
+
+    crossbar_read: float = 0.0
+    sense_amp: float = 0.0
+    dropout_write: float = 0.0
+    dropout_read: float = 0.0
+    dropout_reset: float = 0.0
+
+    @property
+    def dropout(self) -> float:
+        return self.dropout_write + self.dropout_read + self.dropout_reset
+
+    @property
+    def crossbar(self) -> float:
+        """Crossbar cell reads + sense amplifiers."""
+        return self.crossbar_read + self.sense_amp
+
+    @property
+    def total(self) -> float:
+        return self.crossbar_read + self.sense_amp + self.dropout
+
+    def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
+        return EnergyBreakdown(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One binary layer: mapping, modules, draws and energy per image."""
+
+    name: str
+    kind: str
+    binary_input: bool
+    rows: int
+    cols: int
+    windows: int
+    row_blocks: int
+    col_blocks: int
+    cells: int
+    modules: int
+    draws_per_pass: int
+    passes: int
+    energy: EnergyBreakdown
+
+    @property
+    def tiles(self) -> int:
+        return self.row_blocks * self.col_blocks
+
+    @property
+    def draws(self) -> int:
+        """Random draws (= dropout-module events) per inference: draws_per_pass · passes."""
+        return self.draws_per_pass * self.passes
+
+    @property
+    def sense_events(self) -> int:
+        return self.passes * self.windows * self.cols * self.row_blocks
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Modelled hardware cost of one (model, method, T, preset), per image."""
+
+    model: str
+    method: str
+    method_params: dict
+    input_shape: tuple[int, ...]
+    T: int
+    passes: int
+    sampling: bool
+    passes_note: str
+    reuse_prefix: bool
+    preset: str
+    layers: tuple[LayerCost, ...]
+    shared_modules: int
+    event: ModuleEventEnergy | None
+    formulas: dict = field(default_factory=lambda: dict(FORMULAS))
+
+    @property
+    def modules(self) -> int:
+        """Physical dropout modules of the model (Σ layers + shared)."""
+        return self.shared_modules + sum(lc.modules for lc in self.layers)
+
+    @property
+    def draws_per_pass(self) -> int:
+        return sum(lc.draws_per_pass for lc in self.layers)
+
+    @property
+    def draws(self) -> int:
+        """Random draws per inference (all T passes)."""
+        return sum(lc.draws for lc in self.layers)
+
+    @property
+    def tiles(self) -> int:
+        return sum(lc.tiles for lc in self.layers)
+
+    @property
+    def cells(self) -> int:
+        return sum(lc.cells for lc in self.layers)
+
+    @property
+    def energy(self) -> EnergyBreakdown:
+        total = EnergyBreakdown()
+        for lc in self.layers:
+            total = total + lc.energy
+        return total
+
+    def summary(self) -> dict[str, object]:
+        """Model-level numbers as a flat dict (energies in J, per image, all passes)."""
+        e = self.energy
+        return {
+            "model": self.model, "method": self.method, "T": self.T, "passes": self.passes,
+            "sampling": self.sampling, "preset": self.preset, "modules": self.modules,
+            "draws_per_pass": self.draws_per_pass, "draws": self.draws, "tiles": self.tiles,
+            "cells": self.cells, "E_crossbar_read_J": e.crossbar_read, "E_sense_amp_J": e.sense_amp,
+            "E_dropout_write_J": e.dropout_write, "E_dropout_read_J": e.dropout_read,
+            "E_dropout_reset_J": e.dropout_reset, "E_dropout_J": e.dropout, "E_total_J": e.total,
+            "modelled": True,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per binary layer plus a ``total`` row; energies in J per image (all passes).
+
+        The total row's ``modules`` includes ``shared_modules``; its rows/cols/windows are empty
+        (no meaningful sum); ``passes`` is the model's MC pass count. Run parameters are in ``.attrs``.
+        """
+        rows = []
+        for lc in self.layers:
+            rows.append(_frame_row(lc.name, lc.kind, lc.rows, lc.cols, lc.windows, lc.tiles, lc.cells,
+                                   lc.modules, lc.draws_per_pass, lc.passes, lc.draws, lc.sense_events,
+                                   lc.energy))
+        rows.append(_frame_row("total", "", None, None, None, self.tiles, self.cells, self.modules,
+                               self.draws_per_pass, self.passes, self.draws,
+                               sum(lc.sense_events for lc in self.layers), self.energy))
+        frame = pd.DataFrame(rows)
+        frame.attrs.update({k: v for k, v in self.summary().items() if not k.startswith("E_")})
+        frame.attrs.update(shared_modules=self.shared_modules, passes_note=self.passes_note,
+                           method_params=dict(self.method_params), input_shape=self.input_shape)
+        return frame
+
+
+def _frame_row(name, kind, rows, cols, windows, tiles, cells, modules, draws_per_pass, passes, draws,
+               sense_events, e: EnergyBreakdown) -> dict[str, object]:
+    return {
+        "layer": name, "kind": kind, "rows": rows, "cols": cols, "windows": windows, "tiles": tiles,
+        "cells": cells, "modules": modules, "draws_per_pass": draws_per_pass, "passes": passes,
+        "draws": draws, "sense_events": sense_events, "E_crossbar_read_J": e.crossbar_read,
+        "E_sense_amp_J": e.sense_amp, "E_dropout_write_J": e.dropout_write,
+        "E_dropout_read_J": e.dropout_read, "E_dropout_reset_J": e.dropout_reset,
+        "E_dropout_J": e.dropout, "E_total_J": e.total,
+    }
+
+
+def _method(method: Method | str) -> Method:
+    return get_method(method) if isinstance(method, str) else method
+
+
+def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T: int = 20,
+         preset: HardwarePreset | str = DEFAULT, reuse_prefix: bool = True,
+         model_name: str | None = None) -> CostReport:
+    """Modelled cost per image of ``T``-sample MC inference of ``model`` under ``method``.
+
+    ``method``: a :class:`spindrop.Method` or a registered name (default parameters).
+    ``input_shape``: one input, (C, H, W). ``preset``: a :class:`HardwarePreset` or its name.
+    """
+    if not (isinstance(T, int) and T >= 1):
+        raise ValueError(f"number of MC samples T={T!r} must be an int >= 1")
+    method = _method(method)
+    hw = get_preset(preset)
+    plan = method.hardware_plan(model, tuple(input_shape))
+    sampling = bool(method.stochastic) and plan.total_draws > 0
+    passes = T if sampling else 1
+    first = next((i for i, (_, h) in enumerate(plan.layers) if h.draws > 0), len(plan.layers))
+    p = float(getattr(method.config, "p", 0.0))
+    event = event_energy(hw.mtj, p) if plan.total_draws > 0 else None
+
+    mtj = hw.mtj
+    r_avg = 2.0 / (1.0 / mtj.r_p + 1.0 / mtj.r_ap)  # harmonic mean: exact for a complementary pair
+    cell_read = mtj.v_read ** 2 * mtj.t_read / r_avg  # J per cell per window evaluation
+    layers = []
+    for i, (geom, lh) in enumerate(plan.layers):
+        m = map_layer(geom, hw.crossbar)
+        layer_passes = passes if (not reuse_prefix or i >= first) else 1
+        draws = lh.draws * layer_passes
+        energy = EnergyBreakdown(
+            crossbar_read=layer_passes * m.windows * m.cells * cell_read,
+            sense_amp=layer_passes * m.windows * m.cols * m.row_blocks * hw.sense_amp_energy,
+            dropout_write=draws * event.write if event else 0.0,
+            dropout_read=draws * event.read if event else 0.0,
+            dropout_reset=draws * event.reset if event else 0.0,
+        )
+        layers.append(LayerCost(
+            name=m.name, kind=m.kind, binary_input=m.binary_input, rows=m.rows, cols=m.cols,
+            windows=m.windows, row_blocks=m.row_blocks, col_blocks=m.col_blocks, cells=m.cells,
+            modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes, energy=energy,
+        ))
+
+    if not sampling:
+        note = (f"one crossbar pass for T={T}: "
+                + ("method is deterministic (stochastic=False)" if not method.stochastic
+                   else "method has no random draws on this model"))
+    elif reuse_prefix and first > 0:
+        note = (f"{T} MC passes; the {first} layer(s) before the first stochastic layer are evaluated "
+                "once and reused")
+    else:
+        note = f"{T} MC passes of every layer"
+    return CostReport(
+        model=model_name or type(model).__name__, method=method.name, method_params=method.params(),
+        input_shape=tuple(input_shape), T=T, passes=passes, sampling=sampling, passes_note=note,
+        reuse_prefix=reuse_prefix, preset=hw.name, layers=tuple(layers),
+        shared_modules=plan.shared_modules, event=event,
+    )
