@@ -1,15 +1,17 @@
-"""Uncertainty summaries of MC samples (Gal 2016, "Uncertainty in Deep Learning", §3.3).
+"""Uncertainty summaries of MC samples (Gal 2016, "Uncertainty in Deep Learning", §3.3;
+Depeweg et al., ICML 2018, for the total = aleatoric + epistemic split).
 
-All take per-sample probabilities ``probs`` of shape (T, B, C) and return shape (B,) or (B, C).
-NOTE for the metrics author: spindrop/mc.py imports predictive_mean, predictive_entropy,
-expected_entropy, mutual_information and max_softmax from here; keep these names.
+All take per-sample probabilities ``probs`` of shape (T, B, C) and return shape (B,) or (B, C);
+entropies are in nats. spindrop/mc.py imports predictive_mean, predictive_entropy,
+expected_entropy, mutual_information and max_softmax from here.
 """
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 _EPS = 1e-12
+
+SCORE_NAMES = ("entropy", "mutual_info", "one_minus_msp")
 
 
 def _entropy(p: Tensor) -> Tensor:
@@ -40,3 +42,10 @@ def mutual_information(probs: Tensor) -> Tensor:
 def max_softmax(probs: Tensor) -> Tensor:
     """Maximum softmax probability of the predictive mean, max_c p̄_c."""
     return predictive_mean(probs).max(-1).values
+
+
+def ood_scores(probs: Tensor) -> dict[str, Tensor]:
+    """The three OOD scores (higher = more likely OOD) of (T, B, C) MC probabilities:
+    ``entropy`` H[p̄], ``mutual_info`` I, ``one_minus_msp`` 1 − max_c p̄_c."""
+    return {"entropy": predictive_entropy(probs), "mutual_info": mutual_information(probs),
+            "one_minus_msp": 1.0 - max_softmax(probs)}
