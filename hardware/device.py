@@ -51,6 +51,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+_MASK_LEVELS = 2 ** 15  # random levels of a mask draw, as spindrop.methods.base.ideal_keep_mask
+
 
 @dataclass(frozen=True)
 class MTJConfig:
@@ -250,7 +252,8 @@ class DeviceMaskSampler:
     physical modules (seeded by ``seed`` and the module shape, so it does not depend on call
     order) and their drop probabilities p_i; every call then draws keep = U ≥ p_i with U from
     torch's global RNG (so ``mc_predict(seed=...)`` still controls the draws), broadcast over
-    the non-module dims (repeated draws of the same modules).
+    the non-module dims (repeated draws of the same modules). Like the ideal sampler, U is a
+    15-bit random integer compared with round(p_i·2^15), so p_i is quantised to 2^-15.
 
     ``p_target``: the drop probability the write current is designed for; ``None`` uses the
     ``p`` the site passes on each call.
@@ -292,7 +295,13 @@ class DeviceMaskSampler:
             if cpu is None:
                 cpu = probabilities_from_parameters(self.config, target, self.module_parameters(module_shape))
                 self._p[(module_shape, target, "cpu", torch.float64)] = cpu
-            self._p[key] = cpu.to(device=device, dtype=dtype)
+            if dtype == torch.int32:  # thresholds on the 15-bit grid of ideal_keep_mask
+                thr = torch.round(cpu * _MASK_LEVELS)
+                # int16 compares faster; only p_i = 1 (threshold 2^15) needs int32
+                small = thr.numel() == 0 or thr.max().item() < _MASK_LEVELS
+                self._p[key] = thr.to(device=device, dtype=torch.int16 if small else torch.int32)
+            else:
+                self._p[key] = cpu.to(device=device, dtype=dtype)
         return self._p[key]
 
     def __call__(self, shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
@@ -300,9 +309,12 @@ class DeviceMaskSampler:
         target = float(p if self.p_target is None else self.p_target)
         dims = sorted(int(d) % len(shape) for d in module_dims) if shape else []
         module_shape = tuple(shape[d] for d in dims)
-        p_mod = self._cached_p(module_shape, target, torch.device(device), torch.float32)
+        threshold = self._cached_p(module_shape, target, torch.device(device), torch.int32)
         view = [shape[d] if d in dims else 1 for d in range(len(shape))]
-        return torch.rand(shape, device=device) >= p_mod.reshape(view)
+        # As ideal_keep_mask: R uniform on 15 bits, keep = R ≥ round(p_i·2^15), so p_i is quantised
+        # to 2^-15; p_i = 1 (stuck-at-drop) gives threshold 2^15 > every R: always dropped.
+        r = torch.empty(shape, dtype=torch.int16, device=device).random_()
+        return r >= threshold.reshape(view)
 
 
 def attach_device(model: nn.Module, config: MTJConfig | None = None, seed: int = 0,
