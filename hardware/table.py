@@ -88,7 +88,8 @@ def preset_table(preset: str = "nvsim_sttram", p: float = 0.2) -> str:
          "NVSim-cell pulse; current from the inverse of Koch2004"),
         ("reset pulse", f"{m.i_reset * 1e6:g} µA × {m.t_reset * 1e9:g} ns", "NVSim-cell"),
         ("σ_Δ, σ_Ic0, stuck-at drop/keep", f"{m.sigma_delta:g}, {m.sigma_ic0:g}, {m.stuck_at_drop_rate:g}/"
-         f"{m.stuck_at_keep_rate:g}", "assumption"),
+         f"{m.stuck_at_keep_rate:g}", "assumption" if (m.sigma_delta or m.sigma_ic0 or m.stuck_at_drop_rate
+                                                        or m.stuck_at_keep_rate) else "ideal device"),
         ("write-energy definition", "I²·R·t (MTJ Joule heat)" if m.v_write is None else
          f"V·I·t, V = {m.v_write:.3g} V", "DESIGN / NVSim-MemCell"),
         ("sense amplifier", f"{hw.sense_amp_energy * 1e15:g} fJ per sense", "NVSim-SenseAmp"),
@@ -97,7 +98,7 @@ def preset_table(preset: str = "nvsim_sttram", p: float = 0.2) -> str:
         ("module event at p", f"write {ev.write * 1e15:.4g} fJ + read {ev.read * 1e15:.4g} fJ + reset "
          f"{ev.reset * 1e15:.4g} fJ = {ev.total * 1e15:.4g} fJ", "derived"),
     ]
-    out = [f"Preset `{hw.name}`: {hw.summary}", "", "| quantity | value | source |", "|---|---|---|"]
+    out = [f"Preset `{hw.name}` — {hw.summary}", "", "| quantity | value | source |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     out += ["", *(f"- [{k}] {REFERENCES[k]}" for k in hw.references)]
     return "\n".join(out)
