@@ -35,6 +35,21 @@ class CalibrationBins:
         """|acc_k − conf_k| per bin."""
         return (self.accuracy - self.confidence).abs()
 
+    @property
+    def ece(self) -> float:
+        """Σ_k (n_k/N) |acc_k − conf_k|."""
+        return (self.count / self.count.sum() * self.gap).sum().item()
+
+    @property
+    def mce(self) -> float:
+        """max over non-empty bins of |acc_k − conf_k|."""
+        return self.gap[self.count > 0].max().item()
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """Plain lists (edges, confidence, accuracy, count) for a reliability diagram."""
+        return {"edges": self.edges.tolist(), "confidence": self.confidence.tolist(),
+                "accuracy": self.accuracy.tolist(), "count": self.count.tolist()}
+
 
 def calibration_bins(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> CalibrationBins:
     """Bin the top-label confidences of ``probs`` (N, C) against ``labels`` (N,)."""
@@ -53,11 +68,9 @@ def calibration_bins(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> Cal
 
 def ece(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> float:
     """Expected calibration error, L1, top-label, ``n_bins`` uniform bins."""
-    bins = calibration_bins(probs, labels, n_bins)
-    return (bins.count / bins.count.sum() * bins.gap).sum().item()
+    return calibration_bins(probs, labels, n_bins).ece
 
 
 def mce(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> float:
     """Maximum calibration error over the non-empty bins."""
-    bins = calibration_bins(probs, labels, n_bins)
-    return bins.gap[bins.count > 0].max().item()
+    return calibration_bins(probs, labels, n_bins).mce

@@ -39,6 +39,9 @@ def test_confidence_one_goes_into_last_bin():
     assert bins.accuracy[14].item() == pytest.approx(2 / 3)
     assert ece(probs, labels) == pytest.approx(0.3925)
     assert mce(probs, labels) == pytest.approx(0.62)
+    assert (bins.ece, bins.mce) == (ece(probs, labels), mce(probs, labels))
+    diagram = bins.to_dict()
+    assert len(diagram["edges"]) == 16 and diagram["count"][14] == 3
 
 
 def test_perfectly_calibrated_bin_has_zero_ece():
