@@ -45,7 +45,8 @@ class TensorBatchLoader:
 
     With ``shuffle`` the order of epoch e is a permutation drawn from a generator seeded with
     ``seed + e``; the same generator then draws the augmentation. The epoch counter advances
-    after each complete pass (or is set with ``set_epoch``), so reruns are reproducible.
+    each time a pass starts (e.g. under Lightning's ``limit_train_batches`` a pass is cut
+    short) or is set with ``set_epoch``, so reruns are reproducible.
     """
 
     def __init__(self, images: Tensor, labels: Tensor, *, mean: Sequence[float],
@@ -72,7 +73,11 @@ class TensorBatchLoader:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        epoch, self.epoch = self.epoch, self.epoch + 1  # advance even if the pass is cut short
+        return self._batches(epoch)
+
+    def _batches(self, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
+        gen = torch.Generator().manual_seed(self.seed + epoch)
         n = len(self.labels)
         order = torch.randperm(n, generator=gen) if self.shuffle else None
         for b in range(len(self)):
@@ -82,7 +87,6 @@ class TensorBatchLoader:
             if self.augment:
                 images = random_crop_flip(images, gen)
             yield normalize(images, self.mean, self.std), self.labels[index]
-        self.epoch += 1
 
 
 class SpinDataModule(pl.LightningDataModule):

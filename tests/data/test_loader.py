@@ -48,6 +48,9 @@ def test_shuffle_is_seeded_per_epoch():
                                shuffle=True, seed=0)
     loader.set_epoch(1)
     assert torch.cat([y for _, y in loader]).tolist() == second
+    loader.set_epoch(0)
+    next(iter(loader))                          # a pass cut short still counts as epoch 0
+    assert torch.cat([y for _, y in loader]).tolist() == second
 
 
 def test_random_crop_flip():
@@ -116,10 +119,13 @@ class _Linear(pl.LightningModule):
         super().__init__()
         self.fc = torch.nn.Linear(28 * 28, 10)
         self.seen = 0
+        self.first_labels: list[list[int]] = []
 
     def training_step(self, batch, batch_idx):
         x, y = batch
         self.seen += len(y)
+        if batch_idx == 0:
+            self.first_labels.append(y.tolist())
         return torch.nn.functional.cross_entropy(self.fc(x.flatten(1)), y)
 
     def validation_step(self, batch, batch_idx):
@@ -136,10 +142,10 @@ def test_lightning_accepts_the_loaders(data_root, tmp_path):
     dm = SpinDataModule("mnist", root=data_root, batch_size=64, train_subset=256, val_size=128,
                         test_subset=64)
     model = _Linear()
-    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False,
+    trainer = pl.Trainer(max_epochs=2, limit_train_batches=3, accelerator="cpu", logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, default_root_dir=tmp_path)
     trainer.fit(model, datamodule=dm)
-    assert model.seen == 2 * 256
-    assert dm.train_dataloader().epoch == 0     # a fresh loader; the trainer's one advanced
+    assert model.seen == 2 * 3 * 64
+    assert model.first_labels[0] != model.first_labels[1]  # epochs reshuffled
     assert "val/loss" in trainer.callback_metrics
