@@ -2,8 +2,7 @@
 plus the accuracy of one deterministic pass with the masks off (sites at expectation)."""
 from __future__ import annotations
 
-from spindrop.metrics import evaluate_classification
-from spindrop.mc import MCOutput
+from spindrop.metrics import accuracy, brier, namespaced, nll
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
@@ -18,7 +17,7 @@ class AccuracySuite(Suite):
 
     def run(self, bench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)
-        metrics = evaluate_classification(out.mean, labels, prefix="test")
-        det: MCOutput = bench.deterministic_predictions(target)
-        metrics["test/det/acc"] = float((det.mean.argmax(-1) == labels).float().mean())
+        det = bench.deterministic_predictions(target)
+        metrics = namespaced("test", {"acc": accuracy(out.mean, labels), "nll": nll(out.mean, labels),
+                                      "brier": brier(out.mean, labels), "det/acc": accuracy(det.mean, labels)})
         return SuiteResult(metrics)

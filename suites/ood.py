@@ -7,16 +7,12 @@ import math
 import torch
 
 from spindrop.data import ood_sets
-from spindrop.metrics import evaluate_ood
+from spindrop.metrics import evaluate_ood, ood_scores
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
 
 HIST_BINS = 30
-
-
-def scores(out) -> dict[str, torch.Tensor]:
-    return {"entropy": out.entropy, "mutual_info": out.mutual_info, "one_minus_msp": 1.0 - out.msp}
 
 
 @register_suite
@@ -28,7 +24,7 @@ class OODSuite(Suite):
 
     def run(self, bench, target: Target) -> SuiteResult:
         test, _ = bench.test_predictions(target)
-        id_scores = scores(test)
+        id_scores = ood_scores(test.probs)
         n_classes = test.probs.shape[-1]
         edges = torch.linspace(0.0, math.log(n_classes), HIST_BINS + 1)
         hist = {"edges": edges.tolist(), "id": _hist(test.entropy, edges)}
@@ -36,7 +32,7 @@ class OODSuite(Suite):
         sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.eval.ood_subset, seed=0)
         for name, images in sets.items():
             out = bench.predict(target, f"ood/{name}", images)
-            metrics.update(evaluate_ood(id_scores, scores(out), name))
+            metrics.update(evaluate_ood(id_scores, ood_scores(out.probs), name))
             hist[name] = _hist(out.entropy, edges)
         return SuiteResult(metrics, {"entropy_hist": hist})
 

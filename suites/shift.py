@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from spindrop.data import corrupt, list_corruptions
-from spindrop.metrics import accuracy, calibration_bins
+from spindrop.metrics import evaluate_shift
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
@@ -22,6 +22,5 @@ class ShiftSuite(Suite):
             for severity in bench.profile.eval.severities:
                 shifted = corrupt(images, name, severity, seed=0)
                 out = bench.predict(target, f"shift/{name}/{severity}", shifted)
-                metrics[f"shift/{name}/{severity}/acc"] = float(accuracy(out.mean, labels))
-                metrics[f"shift/{name}/{severity}/ECE"] = calibration_bins(out.mean, labels).ece
+                metrics.update(evaluate_shift(out.mean, labels, name, severity))
         return SuiteResult(metrics)

@@ -40,25 +40,22 @@ class WordLineSite(DropoutSite):
     """One Bernoulli bit per crossbar word line, re-drawn at every window position (SpinDrop,
     Ahmed et al., JETCAS 2023).
 
-    A conv layer is evaluated as unfold → mask → matmul: the im2col matrix X of shape
-    (B, k²·C_in, L) with L = H_out·W_out is gated element-wise, y = W · (X ⊙ M) with
-    W of shape (C_out, k²·C_in). On a fully connected layer the word lines are the inputs.
+    A conv layer is evaluated as im2col → mask → matmul: the patch tensor X of shape
+    (B, C_in, k_h, k_w, H_out, W_out), i.e. the (B, k²·C_in, L) im2col matrix with
+    L = H_out·W_out, is gated element-wise and y = W · (X ⊙ M) with W of shape (C_out, k²·C_in).
+    X is a strided view of the padded input (``Tensor.unfold``), so the only copy is the masked
+    product; ``F.unfold`` (aten::im2col) was 4× slower on the CPU
+    (tests/benchmarks/test_spindrop_bench.py). On a fully connected layer the word lines are the
+    inputs.
     """
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         if not isinstance(layer, BinaryConv2d):
             return layer.mac(x * self.keep(tuple(x.shape), (1,), x))
-        cols = F.unfold(x, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-        cols = cols * self.keep(tuple(cols.shape), (1,), cols)
-        w = layer.binary_weight().flatten(1)
-        out = w @ cols
-        h_out, w_out = _conv_out_hw(layer, x)
-        return out.view(x.shape[0], layer.out_channels, h_out, w_out)
-
-
-def _conv_out_hw(layer: BinaryConv2d, x: Tensor) -> tuple[int, int]:
-    sizes = []
-    for i, n in enumerate(x.shape[-2:]):
-        k, s, pad, d = layer.kernel_size[i], layer.stride[i], layer.padding[i], layer.dilation[i]
-        sizes.append((n + 2 * pad - d * (k - 1) - 1) // s + 1)
-    return sizes[0], sizes[1]
+        (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+        padded = F.pad(x, (pw, pw, ph, ph))
+        patches = padded.unfold(2, kh, sh).unfold(3, kw, sw).permute(0, 1, 4, 5, 2, 3)
+        masked = patches * self.keep(tuple(patches.shape), (1, 2, 3), x)
+        batch, _, _, _, h_out, w_out = masked.shape
+        out = layer.binary_weight().flatten(1) @ masked.reshape(batch, -1, h_out * w_out)
+        return out.view(batch, layer.out_channels, h_out, w_out)
