@@ -1,0 +1,140 @@
+"""The Markdown report (``REPORT.md``): conventions, run, tables, paper claims, plots, failures.
+
+Every number comes from :mod:`reports.tables`, :mod:`reports.claims` or the store's metadata;
+this module only lays them out. Each table's header line says whether its numbers are
+measured (trained networks on real data) or modelled (the hardware cost model).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims
+from .plots import Plot
+from .results import Results, dataset_name
+from .tables import Table, energy_unit, to_markdown
+
+CONVENTIONS = """\
+- **Accuracy** is top-1 of the MC predictive mean p̄ = (1/T) Σ_t p_t; "Det. acc" is one deterministic
+  pass with the dropout masks off.
+- **NLL** = −log (1/T) Σ_t p_t(y), with the probability clamped at 1e-12; **Brier** = Σ_c (p̄_c − 1[c = y])²,
+  summed over classes, averaged over images.
+- **ECE**: 15 uniform bins, L1, top-label confidence; bin k holds [k/15, (k+1)/15) and a confidence of
+  exactly 1.0 goes to the last bin (not to an extra bin, as torchmetrics does, issue #3510).
+  **MCE**: the largest |acc − conf| over non-empty bins.
+- **OOD**: OOD is the positive class; scores are predictive entropy, mutual information (epistemic) and
+  1 − max softmax probability (MSP); AUROC, AUPR and FPR at 95 % TPR from all scores at once.
+  **% OOD detected**: share of OOD samples whose predictive entropy exceeds the 95th percentile of the
+  in-distribution test entropies.
+- **Shift**: accuracy and ECE on corrupted test images, averaged over the profile's severities.
+- **Measured** numbers come from trained networks on real data; **modelled** numbers come from the
+  MTJ-crossbar cost model (dropout modules, random draws, energy per image for T MC samples) and are
+  never measurements.
+- Values are the mean ± sample standard deviation (ddof = 1) over seeds; the std is left out with one
+  seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better; the best value of each
+  column is **bold** (nothing is bold where all values are equal)."""
+
+PAPER = "Ahmed et al., *Spatial-SpinDrop*, arXiv 2306.10185 (IEEE TNANO 2024)"
+
+
+def _run_lines(res: Results) -> list[str]:
+    run, versions = res.run, res.run.get("versions") or {}
+    ok = sum(c.status == "ok" for c in res.cells)
+    lines = [
+        f"- Profile: `{res.profile}`; MC samples T = {res.mc_samples}; "
+        f"dropout probability p = {run.get('p', 'not recorded')}",
+        f"- Hardware preset: `{run.get('hardware_preset', 'not recorded')}`",
+        f"- Git commit: `{run.get('git_commit') or 'not recorded'}`",
+        "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"),
+        f"- Command: `{run.get('command', 'not recorded')}`; started {run.get('started', '?')}, "
+        f"finished {run.get('finished', '?')}",
+        f"- Cells: {ok} ok, {len(res.cells) - ok} failed",
+    ]
+    if not run:
+        lines.append("- No run of this profile is recorded in `results/metadata.json` (the run was "
+                     "interrupted or the store was written by other means).")
+    if res.left_out:
+        others = "; ".join(f"`{p}` with T = {t} ({n} cells)" for p, t, n in res.left_out)
+        lines.append(f"- Not shown here (other profile or T; in `results.csv`): {others}")
+    datasets = dict.fromkeys(d for d, _ in res.targets())
+    lines.append("- Datasets: " + ", ".join(f"`{d}` = {dataset_name(d)}" for d in datasets))
+    if "cifar10" in datasets:
+        lines.append("- CIFAR-10 (JPEG copy): the images were JPEG-compressed by the source repository, so "
+                     "accuracies are close to, not equal to, those on the original CIFAR-10.")
+    return lines
+
+
+def _energy(pj_a: float, pj_b: float) -> tuple[str, str]:
+    unit, factor = energy_unit(max(abs(pj_a), abs(pj_b)))
+    return f"{pj_a * factor:,.2f} {unit}", f"{pj_b * factor:,.2f} {unit}"
+
+
+def _claims_lines(claims: list[Claims]) -> list[str]:
+    lines = ["## Paper claims vs this suite (modelled)", "",
+             f"{PAPER} claims **{PAPER_MODULE_RATIO:g}×** fewer dropout modules per 3×3 conv layer and "
+             f"**{PAPER_ENERGY_RATIO:g}×** less energy than SpinDrop (abstract; the full paper is not at hand, so "
+             "which energy terms its energy figure covers is not known here). Below, the same ratios from this "
+             "suite's cost model — all **modelled**, SpinDrop / MC-SpatialDropout with the same method "
+             "parameters. A k×k conv layer gives k² (k²·C_in word-line modules vs C_in channel modules); FC "
+             "layers need one module per input under both methods, which pulls the network ratio below the "
+             "per-layer one.", ""]
+    if not claims:
+        return [*lines, "No (dataset, model) has hardware cells of both `spindrop` and `spatial`.", ""]
+    for c in claims:
+        params = f", {c.params}" if c.params else ""
+        lines += [f"### {dataset_name(c.dataset)} / {c.model} ({c.label}{params}, T = {c.mc_samples})", "",
+                  "| binary-input conv layer | kernel | SpinDrop modules | Spatial modules | ratio (modelled) "
+                  "| formula | paper (3×3) |",
+                  "|:---|:---:|---:|---:|---:|:---|---:|"]
+        for lr in c.layers:
+            lines.append(f"| `{lr.layer}` | {lr.kernel[0]}×{lr.kernel[1]} | {lr.spindrop:,} | {lr.spatial:,} | "
+                         f"{lr.ratio:.2f}× | {lr.formula} | {PAPER_MODULE_RATIO:g}× |")
+        lines += ["", "| quantity | SpinDrop | Spatial | ratio (modelled) | paper | formula |",
+                  "|:---|---:|---:|---:|---:|:---|"]
+        for r in c.ratios:
+            a, b = _energy(r.spindrop, r.spatial) if r.unit == "pJ" else (f"{r.spindrop:,.0f}", f"{r.spatial:,.0f}")
+            paper = f"{r.paper:g}× {r.paper_scope}".strip()
+            lines.append(f"| {r.name} | {a} | {b} | {r.value:.2f}× | {paper} | {r.formula} = {a} / {b} |")
+        lines.append("")
+    return lines
+
+
+def _failed_lines(res: Results) -> list[str]:
+    failed = res.failed()
+    lines = ["## Failed cells", ""]
+    if not failed:
+        return [*lines, "None.", ""]
+    return [*lines, *(f"- `{c.key.label()}`: {' '.join(str(c.error).split())}" for c in failed), ""]
+
+
+def _plot_lines(plots: list[Plot], report_dir: Path) -> list[str]:
+    lines = ["## Plots", ""]
+    if not plots:
+        return [*lines, "No plot data in the store.", ""]
+    target = None
+    for p in plots:
+        if (p.dataset, p.model) != target:
+            target = (p.dataset, p.model)
+            lines += [f"### {dataset_name(p.dataset)} / {p.model}", ""]
+        rel = Path(os.path.relpath(p.path, report_dir)).as_posix()
+        lines += [f"![{p.title} — {dataset_name(p.dataset)} / {p.model}]({rel})", ""]
+    return lines
+
+
+def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plots: list[Plot],
+                    report_dir: Path) -> str:
+    """The full report; image links are relative to ``report_dir`` (where REPORT.md goes)."""
+    lines = ["# spindrop-bench report", "",
+             f"Rendered from the result store in `{res.out}` by `python -m reports.render`; every number is "
+             "also in `results.csv` / `results.json` next to this file.", "",
+             "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), ""]
+    for group in dict.fromkeys(t.group for t in tables):  # tables come in group order
+        in_group = [t for t in tables if t.group == group]
+        kinds = " and ".join(dict.fromkeys(t.kind for t in in_group))
+        lines += [f"## {group} ({kinds})", ""]
+        if group == "OOD":
+            lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
+        for table in in_group:
+            lines += [to_markdown(table), ""]
+    lines += [*_claims_lines(claims), *_plot_lines(plots, report_dir), *_failed_lines(res)]
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Render the report of a result store: ``python -m reports.render <out> [--report-dir DIR] [--quiet]``.
+
+Reads ``<out>/results`` (nothing is recomputed, so re-rendering is cheap) and writes into the
+report folder (default ``<out>/report``): ``REPORT.md``, its PNG plots, ``results.csv`` and
+``results.json`` (every number of the store in long format, with its kind measured/modelled).
+The rich tables go to the console. Exit status: 0 written, 2 no store or an empty one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from suites.store import atomic_write_text
+
+from .claims import paper_claims
+from .markdown import report_markdown
+from .plots import render_plots
+from .results import ReportError, Results
+from .tables import build_tables, to_rich
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def render(out: Path, report_dir: Path | None = None, console: Console | None = None) -> Path:
+    """Write the report of the store in ``out`` and return the path of its ``REPORT.md``.
+
+    ``report_dir``: where to write (default ``<out>/report``); ``console``: where the rich
+    tables go (default: a new stdout console; pass ``Console(quiet=True)`` for none).
+    Raises :class:`ReportError` when ``out`` has no store or the store has no cells.
+    """
+    res = Results.load(out)
+    report_dir = Path(report_dir) if report_dir is not None else Path(out) / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    tables = build_tables(res)
+    plots = render_plots(res, report_dir)
+    report = report_dir / "REPORT.md"
+    atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir))
+    atomic_write_text(report_dir / "results.csv", res.all_frame.to_csv(index=False))
+    rows = json.loads(res.all_frame.to_json(orient="records"))
+    atomic_write_text(report_dir / "results.json", json.dumps({"metadata": res.meta, "rows": rows}, indent=1))
+    console = console if console is not None else Console()
+    for table in tables:
+        console.print(to_rich(table))
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m reports.render",
+        description="Render the report of a result store written by `python -m suites.run`: rich tables on "
+                    "the terminal, REPORT.md with PNG plots, results.csv and results.json. Nothing is "
+                    "recomputed.")
+    ap.add_argument("out", type=Path, help="output folder of a run (the one holding results/), e.g. runs")
+    ap.add_argument("--report-dir", type=Path, metavar="DIR", help="where to write the report (default: OUT/report)")
+    ap.add_argument("--quiet", action="store_true", help="do not print the tables; print only the report path")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        report = render(args.out, args.report_dir, Console(quiet=args.quiet))
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

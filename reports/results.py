@@ -1,0 +1,217 @@
+"""The report's view of a result store: the cells of one profile, method labels and seed statistics.
+
+Tables, plots, the paper-claims section and the Markdown report read numbers only through
+:class:`Results`, so that the selection of cells, the row labels and the aggregation over
+seeds (mean ± sample standard deviation) are defined once.
+
+A store can hold cells of several profiles or MC-sample counts (e.g. a ``smoke`` run and a
+``quick`` run into the same output folder); averaging them would mix unlike numbers, so the
+report shows one (profile, T) combination: the latest recorded run's if the store has cells of
+it, else the most frequent one. The others stay in ``results.csv``/``results.json`` and the
+report says they were left out.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from suites.store import Cell, CellKey, ResultStore
+
+# Baselines and the paper's methods first, in this order; any other (plugin) method follows by name.
+METHOD_ORDER = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")
+
+# The built-in suites in report order; others (plugins) follow by name.
+SUITE_ORDER = ("accuracy", "calibration", "ood", "shift", "modules", "energy")
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10 (JPEG copy)"}
+DATASET_ORDER = tuple(DATASET_NAMES)
+
+
+def dataset_name(dataset: str) -> str:
+    """Display name of a dataset (CIFAR-10 is the JPEG copy of the shared data folder)."""
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+class ReportError(Exception):
+    """The output folder has nothing to report (no store, or a store without cells)."""
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (ddof = 1) of one quantity over ``n`` seeds.
+
+    ``std`` is None with fewer than two values; ``n`` = 0 (mean NaN) when nothing was measured.
+    """
+
+    mean: float
+    std: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> "Stat":
+        finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+        if not finite:
+            return cls(math.nan, None, 0)
+        return cls(statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else None,
+                   len(finite))
+
+
+def params_text(params: Sequence[tuple[str, object]]) -> str:
+    """Method parameters as the store's frame writes them (``p=0.2,q=1``)."""
+    return ",".join(f"{k}={v}" for k, v in params)
+
+
+@dataclass
+class Results:
+    """The cells of one (profile, MC samples) combination of a store, ready to report.
+
+    ``cells``/``frame``: the reported cells (ok and failed) and their long frame with an added
+    ``label`` column (the row label of the method); ``all_frame``: every cell of the store;
+    ``run``: the recorded run info of the reported profile ({} if none was recorded);
+    ``left_out``: (profile, T, number of cells) of the combinations not reported;
+    ``method_labels``: (method, parameters text) → row label.
+    """
+
+    out: Path
+    cells: list[Cell]
+    frame: pd.DataFrame
+    all_frame: pd.DataFrame
+    meta: dict
+    run: dict
+    profile: str
+    mc_samples: int
+    left_out: list[tuple[str, int, int]]
+    method_labels: dict[tuple[str, str], str]
+
+    @classmethod
+    def load(cls, out: str | Path) -> "Results":
+        """Read the store under ``out``; :class:`ReportError` if it is missing or has no cells."""
+        out = Path(out)
+        store = ResultStore(out)
+        if not (store.root / "cells").is_dir():
+            raise ReportError(f"no result store in {out} (expected {store.root / 'cells'}); "
+                              "run `python -m suites.run --out DIR` first")
+        every = store.cells()
+        if not every:
+            raise ReportError(f"result store {store.root} has no cells; run `python -m suites.run` first")
+        meta = store.read_metadata()
+        combos = Counter((c.key.profile, c.key.mc_samples) for c in every)
+        latest = meta.get("latest") or {}
+        wanted = (latest.get("profile"), latest.get("mc_samples"))
+        profile, mc_samples = wanted if wanted in combos else combos.most_common(1)[0][0]
+        runs = [r for r in meta.get("runs", [])
+                if (r.get("profile"), r.get("mc_samples")) == (profile, mc_samples)]
+        cells = [c for c in every if (c.key.profile, c.key.mc_samples) == (profile, mc_samples)]
+        all_frame = store.frame()
+        frame = all_frame[(all_frame["profile"] == profile) & (all_frame["mc_samples"] == mc_samples)].copy()
+        labels = _method_labels(c.key for c in cells)
+        frame["label"] = [labels[(m, p)] for m, p in zip(frame["method"], frame["params"])]
+        left_out = sorted((p, t, n) for (p, t), n in combos.items() if (p, t) != (profile, mc_samples))
+        return cls(out, cells, frame, all_frame, meta, runs[-1] if runs else {}, profile, mc_samples, left_out,
+                   labels)
+
+    def __post_init__(self) -> None:
+        self.cells = sorted(self.cells, key=_cell_order)
+        self._groups: dict[tuple[str, str, str], list[Cell]] = {}
+        for c in self.cells:
+            self._groups.setdefault((c.key.suite, c.key.dataset, c.key.model), []).append(c)
+        ok = self.frame[self.frame["status"] == "ok"]
+        self._frames = dict(tuple(ok.groupby(["suite", "dataset", "model"])))
+        self._pivots: dict[tuple[str, str, str], pd.DataFrame] = {}
+
+    def label(self, key: CellKey) -> str:
+        """Row label of a cell's method (with its parameters when the method has several)."""
+        return self.method_labels[(key.method, params_text(key.params))]
+
+    def targets(self) -> list[tuple[str, str]]:
+        """(dataset, model) pairs with at least one cell: known datasets first (MNIST, Fashion-MNIST,
+        CIFAR-10), then by name."""
+        return list(dict.fromkeys((c.key.dataset, c.key.model) for c in self.cells))
+
+    def suites(self) -> list[str]:
+        """Suites with at least one cell: the built-in ones in report order, then by name."""
+        return list(dict.fromkeys(c.key.suite for c in self.cells))
+
+    def _select(self, suite: str, dataset: str, model: str, ok: bool = True) -> list[Cell]:
+        chosen = self._groups.get((suite, dataset, model), [])
+        return [c for c in chosen if c.status == "ok"] if ok else chosen
+
+    def labels(self, suite: str, dataset: str, model: str) -> list[str]:
+        """Row labels of every method with a cell (ok or failed) of ``suite`` on (dataset, model):
+        baselines and the paper's methods first (:data:`METHOD_ORDER`), then by name."""
+        return list(dict.fromkeys(self.label(c.key) for c in self._select(suite, dataset, model, ok=False)))
+
+    def seed_counts(self, suite: str, dataset: str, model: str) -> dict[str, tuple[int, int]]:
+        """label → (cells ok, cells in all) of ``suite`` on (dataset, model)."""
+        counts: dict[str, tuple[int, int]] = {}
+        for c in self._select(suite, dataset, model, ok=False):
+            ok, total = counts.get(self.label(c.key), (0, 0))
+            counts[self.label(c.key)] = (ok + (c.status == "ok"), total + 1)
+        return counts
+
+    def metric_names(self, suite: str, dataset: str, model: str) -> list[str]:
+        """Metric names of the ok cells, in the order the suite wrote them."""
+        return list(dict.fromkeys(m for c in self._select(suite, dataset, model) for m in c.metrics))
+
+    def kind(self, suite: str) -> str:
+        """'measured', 'modelled' (or both, joined) for the numbers of ``suite``."""
+        kinds = self.frame.loc[(self.frame["suite"] == suite) & self.frame["kind"].notna(), "kind"]
+        return " and ".join(sorted(set(kinds))) or "unknown"
+
+    def _pivot(self, suite: str, dataset: str, model: str) -> pd.DataFrame:
+        """(label, seed) × metric values of the ok cells, built once per (suite, dataset, model)."""
+        key = (suite, dataset, model)
+        if key not in self._pivots:
+            rows = self._frames.get(key)
+            self._pivots[key] = (pd.DataFrame() if rows is None else
+                                 rows.pivot_table(index=["label", "seed"], columns="metric", values="value",
+                                                  aggfunc="first"))
+        return self._pivots[key]
+
+    def stats(self, suite: str, dataset: str, model: str, metrics: Sequence[str]) -> dict[str, Stat]:
+        """label → :class:`Stat` over seeds of one quantity: per seed the mean of those of
+        ``metrics`` it has (e.g. one corruption's severities), then mean ± std over the seeds.
+        Every label of :meth:`labels` is present (``n`` = 0 where nothing was measured)."""
+        pivot = self._pivot(suite, dataset, model)
+        present = [m for m in metrics if m in pivot.columns]
+        values: dict[str, list[float]] = {}
+        if present:
+            per_seed = pivot[present].mean(axis=1)
+            values = {label: list(group) for label, group in per_seed.groupby(level="label")}
+        return {label: Stat.of(values.get(label, [])) for label in self.labels(suite, dataset, model)}
+
+    def extras(self, suite: str, dataset: str, model: str) -> dict[str, list[tuple[int, dict]]]:
+        """label → [(seed, extras), ...] of the ok cells, seeds ascending."""
+        found: dict[str, list[tuple[int, dict]]] = {}
+        for c in self._select(suite, dataset, model):
+            found.setdefault(self.label(c.key), []).append((c.key.seed, c.extras))
+        return found
+
+    def failed(self) -> list[Cell]:
+        """The failed cells of the reported profile."""
+        return [c for c in self.cells if c.status != "ok"]
+
+
+def _rank(order: Sequence[str], name: str) -> tuple[int, str]:
+    """Sort key: position in ``order``, names not in it after, by name."""
+    return (order.index(name) if name in order else len(order)), name
+
+
+def _cell_order(cell: Cell) -> tuple:
+    """Report order: suite, dataset, model, method (baselines and the paper's first), seed."""
+    k = cell.key
+    return (_rank(SUITE_ORDER, k.suite), _rank(DATASET_ORDER, k.dataset), k.model, _rank(METHOD_ORDER, k.method),
+            params_text(k.params), k.seed)
+
+
+def _method_labels(keys: Iterable[CellKey]) -> dict[tuple[str, str], str]:
+    """(method, params text) → row label: the method name, plus its parameters when one method
+    appears with several parameter sets."""
+    pairs = set((k.method, params_text(k.params)) for k in keys)
+    per_method = Counter(method for method, _ in pairs)
+    return {(m, p): f"{m} ({p})" if per_method[m] > 1 else m for m, p in pairs}
