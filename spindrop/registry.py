@@ -58,11 +58,11 @@ def _load_entry_points() -> None:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
+            if isinstance(obj, type) and issubclass(obj, Method):
+                register_method(obj)  # idempotent for the same class; a taken name is an error
         except Exception as exc:
             raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
                               f"failed to load ({type(exc).__name__}: {exc})") from exc
-        if isinstance(obj, type) and issubclass(obj, Method) and obj.name not in _REGISTRY:
-            register_method(obj)
 
 
 def discover(refresh: bool = False) -> None:
