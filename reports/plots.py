@@ -108,8 +108,8 @@ def _pool(bins: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     conf_sum, acc_sum = np.zeros_like(count), np.zeros_like(count)
     for b in bins:
         n = np.asarray(b["count"], dtype=float)
-        conf = np.nan_to_num(np.asarray(b["conf"], dtype=float))
-        acc = np.nan_to_num(np.asarray(b["acc"], dtype=float))
+        conf = np.nan_to_num(np.asarray(b["confidence"], dtype=float))
+        acc = np.nan_to_num(np.asarray(b["accuracy"], dtype=float))
         count += n
         conf_sum += n * conf
         acc_sum += n * acc

@@ -59,7 +59,8 @@ def _reliability(rng: random.Random, acc: float) -> dict:
         conf.append(None if empty else centre)
         accs.append(float("nan") if empty else min(1.0, max(0.0, centre - rng.uniform(0.0, 0.1) * (1 - acc) * 5)))
         count.append(0 if empty else int(5 + 400 * (i / 14) ** 6))
-    return {"conf": conf, "acc": accs, "count": count}
+    # the keys of spindrop.metrics.CalibrationBins.to_dict(), which the calibration suite stores
+    return {"edges": [i / 15 for i in range(16)], "confidence": conf, "accuracy": accs, "count": count}
 
 
 def _entropy_hist(rng: random.Random, sets: tuple[str, ...]) -> dict:
