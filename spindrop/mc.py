@@ -4,8 +4,8 @@ Two modes, both kept (DESIGN.md "MC inference"):
 
 * ``loop``: T forward passes of the batch (default: on the 2-core CPU it was faster).
 * ``batched``: the batch repeated T times along the batch dimension, in chunks of at most
-  ``chunk`` replicas so memory stays bounded; each replica is an independent pass
-  (sites learn the replica count, so per-pass draws such as Scale-Dropout's stay per pass).
+  ``chunk`` replicas so memory stays bounded; every row of the repeated batch is an
+  independent pass of one image (all sites draw per image), so both modes sample alike.
 
 The deterministic prefix, the top-level stages of an ``nn.Sequential`` model before the first
 stage holding a dropout site, is computed once and reused by every pass.
@@ -56,16 +56,16 @@ class MCOutput:
 
 
 @contextmanager
-def mc_sampling(model: nn.Module, enabled: bool = True, replicas: int = 1) -> Iterator[None]:
+def mc_sampling(model: nn.Module, enabled: bool = True) -> Iterator[None]:
     """Turn MC sampling of every dropout site on (or off) for the duration of the block."""
-    state = [(s, s.mc, s.replicas) for s in sites(model)]
-    for s, _, _ in state:
-        s.mc, s.replicas = enabled, replicas
+    state = [(s, s.mc) for s in sites(model)]
+    for s, _ in state:
+        s.mc = enabled
     try:
         yield
     finally:
-        for s, mc, rep in state:
-            s.mc, s.replicas = mc, rep
+        for s, mc in state:
+            s.mc = mc
 
 
 def split_prefix(model: nn.Module) -> tuple[nn.Module, nn.Module]:
@@ -118,7 +118,7 @@ def mc_predict(model: nn.Module, x: Tensor, T: int = 20, mode: Mode = DEFAULT_MO
                 parts = []
                 for start in range(0, T, chunk):
                     r = min(chunk, T - start)
-                    with mc_sampling(model, replicas=r):
+                    with mc_sampling(model):
                         out = rest(h.repeat(r, *([1] * (h.dim() - 1))))
                     parts.append(out.view(r, x.shape[0], -1))
                 logits = torch.cat(parts)

@@ -105,16 +105,14 @@ class DropoutSite(nn.Module):
     """Base class of the module a method installs on a binary-input layer.
 
     Subclasses implement :meth:`sample` (stochastic MAC) and :meth:`expected` (deterministic
-    MAC). ``mc`` turns sampling on in eval mode; ``replicas`` tells how many independent MC
-    passes the batch holds (batched MC inference stacks them along the batch dimension);
-    ``sampler`` draws the keep bits (ideal Bernoulli unless a device model is attached).
+    MAC). ``mc`` turns sampling on in eval mode. Every row of a batch is its own pass of one
+    image (the hardware evaluates one image at a time), so draws are per image. ``sampler`` draws the keep bits (ideal Bernoulli unless a device model is attached).
     """
 
     def __init__(self, config: DropoutConfig) -> None:
         super().__init__()
         self.config = config
         self.mc = False
-        self.replicas = 1
         self.sampler: MaskSampler = ideal_keep_mask
 
     @property

@@ -30,9 +30,11 @@ class ScaleConfig(DropoutConfig):
 class ScaleSite(DropoutSite):
     """y = MAC(x) ⊙ s with s = α (kept) or ``dropped_value`` (dropped), α ∈ R^{C_out} learnable.
 
-    One Bernoulli bit per layer per pass, shared by every sample of that pass (the batch holds
-    ``replicas`` independent passes in batched MC inference). Deterministic pass:
-    s = (1 − p)·α + p·dropped_value.
+    One Bernoulli bit per layer per pass of one image: each row of a batch is its own pass,
+    as on the hardware, which evaluates one image at a time with the single reused module.
+    (A bit shared by a whole training batch would be invisible: the BatchNorm that follows
+    normalises a batch-wide per-channel scale away, and α would get no gradient.)
+    Deterministic pass: s = (1 − p)·α + p·dropped_value.
     """
 
     def __init__(self, config: ScaleConfig, out_channels: int) -> None:
@@ -44,8 +46,7 @@ class ScaleSite(DropoutSite):
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         y = layer.mac(x)
-        keep = self.sampler((self.replicas,), (), self.config.p, y.device)
-        keep = keep.repeat_interleave(y.shape[0] // self.replicas).view((-1,) + (1,) * (y.dim() - 1))
+        keep = self.sampler((y.shape[0],), (), self.config.p, y.device).view((-1,) + (1,) * (y.dim() - 1))
         dropped = torch.full_like(self.alpha, self.config.dropped_value).view(self._shape(y))
         return y * torch.where(keep, self.alpha.view(self._shape(y)), dropped)
 

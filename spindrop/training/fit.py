@@ -103,7 +103,6 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
 
 def _quiet_known_warnings() -> None:
     """Silence the per-fit notices and warnings Lightning emits for this setup, and only those."""
-    for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*", category=FutureWarning)
