@@ -119,10 +119,16 @@ class DropoutSite(nn.Module):
     def stochastic(self) -> bool:
         return self.training or self.mc
 
-    def keep(self, shape: tuple[int, ...], module_dims: tuple[int, ...], like: Tensor) -> Tensor:
-        """Keep bits as a multiplier of ``like``'s dtype (1/(1 − p) when rescaling)."""
-        bits = self.sampler(shape, module_dims, self.config.p, like.device).to(like.dtype)
-        return bits / (1.0 - self.config.p) if self.config.rescale else bits
+    def gate(self, x: Tensor, shape: tuple[int, ...], module_dims: tuple[int, ...]) -> Tensor:
+        """``x`` with the dropped entries set to 0: keep bits of ``shape`` (broadcast against
+        ``x``) from the sampler; kept entries × 1/(1 − p) when rescaling.
+
+        ``torch.where`` on the bool bits avoids a float mask and a multiply
+        (tests/benchmarks/test_spindrop_bench.py).
+        """
+        keep = self.sampler(shape, module_dims, self.config.p, x.device)
+        out = torch.where(keep, x, 0.0)
+        return out / (1.0 - self.config.p) if self.config.rescale else out
 
     def input_expectation(self) -> float:
         """E[keep multiplier]: 1 − p without rescaling, 1 with it."""

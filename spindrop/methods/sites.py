@@ -21,7 +21,7 @@ class ElementwiseSite(DropoutSite):
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         shape = tuple(x.shape)
-        return layer.mac(x * self.keep(shape, tuple(range(1, x.dim())), x))
+        return layer.mac(self.gate(x, shape, tuple(range(1, x.dim()))))
 
 
 class ChannelSite(DropoutSite):
@@ -33,7 +33,7 @@ class ChannelSite(DropoutSite):
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2)
-        return layer.mac(x * self.keep(shape, (1,), x))
+        return layer.mac(self.gate(x, shape, (1,)))
 
 
 class WordLineSite(DropoutSite):
@@ -51,11 +51,11 @@ class WordLineSite(DropoutSite):
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         if not isinstance(layer, BinaryConv2d):
-            return layer.mac(x * self.keep(tuple(x.shape), (1,), x))
+            return layer.mac(self.gate(x, tuple(x.shape), (1,)))
         (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
         padded = F.pad(x, (pw, pw, ph, ph))
         patches = padded.unfold(2, kh, sh).unfold(3, kw, sw).permute(0, 1, 4, 5, 2, 3)
-        masked = patches * self.keep(tuple(patches.shape), (1, 2, 3), x)
+        masked = self.gate(patches, tuple(patches.shape), (1, 2, 3))
         batch, _, _, _, h_out, w_out = masked.shape
         out = layer.binary_weight().flatten(1) @ masked.reshape(batch, -1, h_out * w_out)
         return out.view(batch, layer.out_channels, h_out, w_out)

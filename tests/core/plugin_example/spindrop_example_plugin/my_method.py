@@ -14,7 +14,7 @@ class ColumnSite(DropoutSite):
     def sample(self, layer, x: Tensor) -> Tensor:
         y = layer.mac(x)
         shape = tuple(y.shape[:2]) + (1,) * (y.dim() - 2)
-        return y * self.keep(shape, (1,), y)
+        return self.gate(y, shape, (1,))
 
     def expected(self, layer, x: Tensor) -> Tensor:
         return layer.mac(x) * self.input_expectation()
