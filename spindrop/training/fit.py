@@ -76,6 +76,7 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
     if reused is not None:
         return reused
     info = dataset_info(spec.dataset)
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # no per-fit banners
     pl.seed_everything(spec.seed, workers=True, verbose=False)
     data = SpinDataModule(spec.dataset, root=data_root, batch_size=spec.batch_size,
                           train_subset=spec.train_subset, val_size=spec.val_size,
@@ -102,7 +103,6 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
 
 
 def _quiet_known_warnings() -> None:
-    """Silence the per-fit notices and warnings Lightning emits for this setup, and only those."""
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    """Silence the per-fit warnings Lightning emits for this setup, and only those."""
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*", category=FutureWarning)
