@@ -18,11 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 import hardware
 import spindrop
-from spindrop.data import DataError, list_datasets, resolve_data_root, verify_dataset
-from spindrop.models import list_models
+from spindrop.data import DataError, dataset_info, list_datasets, resolve_data_root, verify_dataset
+from spindrop.models import MODELS, list_models
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
@@ -154,18 +155,20 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 def list_everything(console: Console) -> None:
-    console.print("[bold]methods[/]")
+    table = Table("kind", "name", "description", box=None, show_header=False)
     for name in list_methods():
-        console.print(f"  {name:16s} {method_class(name).summary}")
-    console.print("[bold]suites[/]")
+        table.add_row("method", name, method_class(name).summary)
     for name, cls in SUITES.items():
-        console.print(f"  {name:16s} [{cls.kind}] {cls.summary}")
-    console.print("[bold]datasets[/]  " + ", ".join(list_datasets()))
-    console.print("[bold]models[/]    " + ", ".join(list_models()))
-    console.print("[bold]profiles[/]")
+        table.add_row("suite", name, f"({cls.kind}) {cls.summary}")
+    for name in list_datasets():
+        table.add_row("dataset", name, dataset_info(name).description)
+    for name in list_models():
+        table.add_row("model", name, (MODELS[name].__doc__ or "").strip().splitlines()[0])
     for prof in PROFILES.values():
-        console.print(f"  {prof.name:16s} {prof.summary}")
-    console.print("[bold]hardware presets[/]  " + ", ".join(hardware.list_presets()))
+        table.add_row("profile", prof.name, f"{prof.summary}; datasets {', '.join(prof.datasets)}")
+    for name in hardware.list_presets():
+        table.add_row("preset", name, hardware.get_preset(name).summary)
+    console.print(table, markup=False)
 
 
 def _git_commit() -> str | None:
