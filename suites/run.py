@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytorch_lightning as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -37,6 +38,18 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """Bad input: reported as one line, exit status 2."""
+
+
+class _InterruptWatch(pl.Callback):
+    """Lightning answers Ctrl+C during ``fit`` with ``sys.exit(1)`` (after calling ``on_exception``);
+    this notes the KeyboardInterrupt so that the runner reports an interruption (exit 130)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self.seen = True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,19 +143,21 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.mc_samples is not None and args.mc_samples < 1:
         raise UsageError(f"--mc-samples {args.mc_samples} must be >= 1")
     p = profile.p if args.p is None else args.p
+    if not 0.0 <= p < 1.0:  # also when no chosen method has a p (it would be recorded all the same)
+        raise UsageError(f"--p {p} is outside [0, 1): pass e.g. --p 0.2")
     try:
         params = {m: _method_params(m, p) for m in methods}
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.preset not in hardware.list_presets():
         raise UsageError(spindrop.naming.unknown_name("hardware preset", args.preset, hardware.list_presets()))
-    data_root = resolve_data_root(args.data_root)
-    if any(SUITES[s].needs_training for s in suites):
-        try:
+    try:
+        data_root = resolve_data_root(args.data_root)
+        if any(SUITES[s].needs_training for s in suites):
             for dataset in datasets:
                 verify_dataset(dataset, data_root)
-        except DataError as exc:
-            raise UsageError(str(exc)) from None
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
     out = Path(args.out)
     _check_out(out)
     seeds = args.seeds or list(profile.seeds)
@@ -198,9 +213,10 @@ def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
     failures: dict[Target, str] = {}
     done = failed = 0
     current = {"label": ""}
+    watch = _InterruptWatch()
     with make_progress(console) as progress:
         bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples,
-                          callbacks=lambda: [TrainingBar(progress, current["label"])], preset=plan.preset)
+                          callbacks=lambda: [TrainingBar(progress, current["label"]), watch], preset=plan.preset)
         overall = progress.add_task("cells", total=len(todo))
         for target, suite_name, key in todo:
             suite = get_suite(suite_name)
@@ -211,6 +227,10 @@ def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
             if error is None:
                 try:
                     result = suite.run(bench, target)
+                except SystemExit:
+                    if watch.seen:  # Ctrl+C during training (Lightning turned it into exit 1)
+                        raise KeyboardInterrupt from None
+                    raise
                 except Exception as exc:  # a failed cell is recorded; the run goes on
                     error = f"{type(exc).__name__}: {exc}"
                     if suite.needs_training and not bench.has_trained(target):

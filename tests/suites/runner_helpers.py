@@ -1,0 +1,70 @@
+"""Helpers of the runner tests (imported as ``from runner_helpers import ...``; see conftest.py
+for why this folder is not a package)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN_ROOT = REPO / "tests" / "core" / "plugin_example"
+PLUGIN_PACKAGE = "spindrop_example_plugin"
+PLUGIN_METHOD = "my_method"
+
+BUILTIN_METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")
+ALL_SUITES = ("accuracy", "calibration", "ood", "shift", "modules", "energy")
+REPORT_GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
+SMOKE = ["--profile", "smoke", "--datasets", "mnist"]
+
+SUMMARY = re.compile(r"(\d+) cells computed, (\d+) already finished, (\d+) failed")
+
+
+def cli(args: list[str]) -> list[str]:
+    """The command line of ``python -m suites.run ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "suites.run", *args]
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(cli(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def summary(stdout: str) -> tuple[int, int, int]:
+    """(computed, already finished, failed) from the runner's closing line."""
+    match = SUMMARY.search(stdout)
+    assert match, f"no summary line in the runner's output:\n{stdout}"
+    return tuple(int(g) for g in match.groups())
+
+
+def cell_files(out: Path) -> list[Path]:
+    return sorted((out / "results" / "cells").glob("*/*.json"))
+
+
+def cell_bytes(out: Path) -> dict[str, bytes]:
+    """Finished cell files (relative path → bytes)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in cell_files(out)}
+
+
+def cells(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in cell_files(out)]
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root`` (relative path → (bytes, mtime_ns))."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def wait_for(condition: Callable[[], object], proc: subprocess.Popen, timeout: float,
+             interval: float = 0.005) -> object:
+    """Poll ``condition`` until it is truthy; stop early when ``proc`` has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value or proc.poll() is not None:
+            return value
+        time.sleep(interval)
+    return condition()
