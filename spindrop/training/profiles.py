@@ -84,13 +84,14 @@ SMOKE = Profile(
 QUICK = Profile(
     name="quick",
     summary="real results on a 2-core CPU in well under 15 minutes",
+    # LeNet-5 ×2 for 3 epochs is the smallest MNIST recipe measured to reach 98 % (×1: 97.8 %);
+    # the CIFAR-10 net is small and short so that both datasets fit the 15-minute budget.
     train={
-        "mnist": TrainPlan("lenet5", 1.0, epochs=3, batch_size=128, lr=1e-2),
-        "fashion_mnist": TrainPlan("lenet5", 1.0, epochs=3, batch_size=128, lr=1e-2),
-        "cifar10": TrainPlan("vgg_small", 0.125, epochs=4, batch_size=128, lr=5e-3,
-                             train_subset=20000, augment=True),
+        "mnist": TrainPlan("lenet5", 2.0, epochs=3, batch_size=128, lr=5e-3),
+        "fashion_mnist": TrainPlan("lenet5", 2.0, epochs=3, batch_size=128, lr=5e-3),
+        "cifar10": TrainPlan("vgg_small", 0.125, epochs=3, batch_size=128, lr=5e-3, train_subset=8000),
     },
-    eval=EvalPlan(mc_samples=20, test_subset=5000, ood_subset=2000, shift_subset=1000, severities=(1, 3, 5)),
+    eval=EvalPlan(mc_samples=10, test_subset=5000, ood_subset=500, shift_subset=250, severities=(1, 5)),
 )
 
 PAPER = Profile(
