@@ -29,7 +29,7 @@ class OODSuite(Suite):
         edges = torch.linspace(0.0, math.log(n_classes), HIST_BINS + 1)
         hist = {"edges": edges.tolist(), "id": _hist(test.entropy, edges)}
         metrics: dict[str, float] = {}
-        sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.eval.ood_subset, seed=0)
+        sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset, seed=0)
         for name, images in sets.items():
             out = bench.predict(target, f"ood/{name}", images)
             metrics.update(evaluate_ood(id_scores, ood_scores(out.probs), name))

@@ -19,7 +19,7 @@ class ShiftSuite(Suite):
         images, labels = bench.shift_set(target.dataset)
         metrics: dict[str, float] = {}
         for name in list_corruptions():
-            for severity in bench.profile.eval.severities:
+            for severity in bench.profile.evaluation(target.dataset).severities:
                 shifted = corrupt(images, name, severity, seed=0)
                 out = bench.predict(target, f"shift/{name}/{severity}", shifted)
                 metrics.update(evaluate_shift(out.mean, labels, name, severity))

@@ -81,7 +81,7 @@ class Workbench:
         """The (seeded subset of the) test split as uint8 images and labels."""
         if dataset not in self._test:
             split = load_split(dataset, "test", self.data_root)
-            idx = seeded_subset(len(split.labels), self.profile.eval.test_subset, seed=0)
+            idx = seeded_subset(len(split.labels), self.profile.evaluation(dataset).test_subset, seed=0)
             self._test[dataset] = ((split.images, split.labels) if idx is None
                                    else (split.images[idx], split.labels[idx]))
         return self._test[dataset]
@@ -116,7 +116,7 @@ class Workbench:
     def shift_set(self, dataset: str) -> tuple[Tensor, Tensor]:
         """The test images the corruptions are applied to (a seeded subset of the test set)."""
         images, labels = self.test_set(dataset)
-        idx = seeded_subset(len(labels), self.profile.eval.shift_subset, seed=1)
+        idx = seeded_subset(len(labels), self.profile.evaluation(dataset).shift_subset, seed=1)
         return (images, labels) if idx is None else (images[idx], labels[idx])
 
     def untrained_network(self, target: Target) -> torch.nn.Module:
