@@ -30,7 +30,11 @@ def _div(a: float, b: float) -> float:
 
 @dataclass(frozen=True)
 class Ratio:
-    """spindrop / spatial for one quantity, with its formula and the paper's number if any."""
+    """spindrop / spatial for one quantity, with its formula and the paper's number if any.
+
+    unit: of ``spindrop``/``spatial`` ("" for counts); paper_scope: what the paper's number
+    refers to when it is not the same quantity (e.g. "per 3×3 conv layer").
+    """
 
     name: str
     spindrop: float
@@ -38,6 +42,8 @@ class Ratio:
     formula: str
     paper: float | None = None
     label: str = LABEL
+    unit: str = ""
+    paper_scope: str = ""
 
     @property
     def value(self) -> float:

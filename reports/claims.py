@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hardware.compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO
+from hardware.compare import LABEL, PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Ratio
 
 from .results import Results
 
 __all__ = ["PAPER_ENERGY_RATIO", "PAPER_MODULE_RATIO", "Claims", "LayerRatio", "Ratio", "paper_claims"]
 
 SPINDROP, SPATIAL = "spindrop", "spatial"
-LABEL = "modelled"
 
 
 def _ratio(a: float, b: float) -> float:
@@ -42,23 +41,6 @@ class LayerRatio:
     def formula(self) -> str:
         kh, kw = self.kernel
         return f"k²·C_in / C_in = {kh}·{kw} = {kh * kw}"
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """spindrop / spatial for one network quantity, its formula and the paper's figure."""
-
-    name: str
-    spindrop: float
-    spatial: float
-    unit: str
-    formula: str
-    paper: float
-    paper_scope: str = ""
-
-    @property
-    def value(self) -> float:
-        return _ratio(self.spindrop, self.spatial)
 
 
 @dataclass(frozen=True)
@@ -121,4 +103,5 @@ def _layer_ratios(spindrop: list[dict], spatial: list[dict]) -> tuple[LayerRatio
 def _network_ratio(res: Results, suite: str, dataset: str, model: str, sd_label: str, sp_label: str,
                    metric: str, name: str, unit: str, formula: str, paper: float, paper_scope: str = "") -> Ratio:
     stats = res.stats(suite, dataset, model, [metric])
-    return Ratio(name, stats[sd_label].mean, stats[sp_label].mean, unit, formula, paper, paper_scope)
+    return Ratio(name, stats[sd_label].mean, stats[sp_label].mean, formula, paper, unit=unit,
+                 paper_scope=paper_scope)
