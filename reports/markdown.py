@@ -47,7 +47,8 @@ def _run_lines(res: Results) -> list[str]:
         f"- Git commit: `{run.get('git_commit') or 'not recorded'}`",
         "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"),
         f"- Command: `{run.get('command', 'not recorded')}`; started {run.get('started', '?')}, "
-        f"finished {run.get('finished', '?')}",
+        f"finished {run.get('finished', '?')}; it computed {run.get('cells_done', '?')} cells in "
+        f"{run.get('seconds', float('nan')):.0f} s (measured wall time)",
         f"- Cells: {ok} ok, {len(res.cells) - ok} failed",
     ]
     if not run:

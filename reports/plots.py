@@ -171,7 +171,9 @@ def accuracy_energy(res: Results, dataset: str, model: str, path: Path) -> Path 
                         color=colour, marker=marker, markersize=9, markeredgecolor="white", linestyle="none",
                         elinewidth=1, capsize=3, alpha=0.9, label=label)
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        values = [s.mean for s in points.values() if s.mean > 0]
+        decades = math.log10(max(values) / min(values)) if values else 0.0
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{name} per image, T = {res.mc_samples} ({unit}, modelled)")

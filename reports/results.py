@@ -112,8 +112,9 @@ class Results:
         labels = _method_labels(c.key for c in cells)
         frame["label"] = [labels[(m, p)] for m, p in zip(frame["method"], frame["params"])]
         left_out = sorted((p, t, n) for (p, t), n in combos.items() if (p, t) != (profile, mc_samples))
-        return cls(out, cells, frame, all_frame, meta, runs[-1] if runs else {}, profile, mc_samples, left_out,
-                   labels)
+        computing = [r for r in runs if r.get("cells_done")] or runs  # a no-op rerun computes nothing
+        return cls(out, cells, frame, all_frame, meta, computing[-1] if computing else {}, profile, mc_samples,
+                   left_out, labels)
 
     def __post_init__(self) -> None:
         self.cells = sorted(self.cells, key=_cell_order)

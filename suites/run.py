@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     store = ResultStore(plan.out)
     info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
             "hardware_preset": plan.preset, "versions": _versions(), "git_commit": _git_commit(),
-            "command": " ".join(sys.argv), "started": datetime.now(timezone.utc).isoformat(),
+            "command": " ".join(["python -m suites.run", *(argv if argv is not None else sys.argv[1:])]), "started": datetime.now(timezone.utc).isoformat(),
             "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites}
     start = time.perf_counter()
     try:
