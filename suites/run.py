@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import hardware
@@ -242,7 +243,7 @@ def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
                 done += 1
             else:
                 store.put(Cell(key, "failed", error=error, seconds=seconds))
-                console.print(f"[red]failed[/] {key.label()}: {error}")
+                console.print(f"[red]failed[/] {escape(key.label())}: {escape(error)}")
                 failed += 1
             progress.advance(overall)
     return done, len(cells) - len(todo), failed
