@@ -283,3 +283,30 @@ def test_scale_alpha_learns_in_training():
     torch.nn.functional.cross_entropy(model(x), y).backward()
     grads = torch.cat([s.alpha.grad.abs().flatten() for s in _scale_sites(model)])
     assert float(grads.max()) > 1e-4, f"max |dL/dα| = {float(grads.max()):.2e}"
+
+
+# ---------------------------------------------------------------- rescaling
+def test_rescale_scales_kept_inputs_and_makes_the_deterministic_pass_plain():
+    """rescale=True: kept entries become 1/(1 − p), dropped 0 (inverted dropout), so the mean
+    multiplier is 1; the deterministic pass then leaves the input as it is. Without
+    rescaling the deterministic pass scales by 1 − p."""
+    from spindrop.methods.base import DropoutConfig
+    from spindrop.methods.sites import ElementwiseSite
+
+    torch.manual_seed(0)
+    n = 200_000
+    ones = torch.ones(1, n)
+    inverted = ElementwiseSite(DropoutConfig(p=P, rescale=True))
+    gated = inverted.gate(ones, (1, n), (1,))
+    assert torch.all((gated == 0) | torch.isclose(gated, torch.tensor(1 / (1 - P))))
+    kept = int((gated > 0).sum())
+    ok, msg = keep_rate_ok(kept, n, P)
+    assert ok, msg
+    assert inverted.input_expectation() == 1.0
+    assert ElementwiseSite(DropoutConfig(p=P)).input_expectation() == pytest.approx(1 - P)
+
+    layer = spindrop.BinaryLinear(4, 3)
+    x = torch.tensor([[1.0, -1.0, 1.0, 1.0]])
+    with torch.no_grad():
+        assert torch.equal(inverted.expected(layer, x), layer.mac(x))
+        assert torch.allclose(ElementwiseSite(DropoutConfig(p=P)).expected(layer, x), layer.mac(x) * (1 - P))
