@@ -51,7 +51,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-_MASK_LEVELS = 2 ** 15  # random levels of a mask draw, as spindrop.methods.base.ideal_keep_mask
+from spindrop.methods.base import MASK_LEVELS
+
 
 
 @dataclass(frozen=True)
@@ -296,9 +297,9 @@ class DeviceMaskSampler:
                 cpu = probabilities_from_parameters(self.config, target, self.module_parameters(module_shape))
                 self._p[(module_shape, target, "cpu", torch.float64)] = cpu
             if dtype == torch.int32:  # thresholds on the 15-bit grid of ideal_keep_mask
-                thr = torch.round(cpu * _MASK_LEVELS)
+                thr = torch.round(cpu * MASK_LEVELS)
                 # int16 compares faster; only p_i = 1 (threshold 2^15) needs int32
-                small = thr.numel() == 0 or thr.max().item() < _MASK_LEVELS
+                small = thr.numel() == 0 or thr.max().item() < MASK_LEVELS
                 self._p[key] = thr.to(device=device, dtype=torch.int16 if small else torch.int32)
             else:
                 self._p[key] = cpu.to(device=device, dtype=dtype)

@@ -36,7 +36,7 @@ device model (:mod:`hardware.device`) uses it to give each physical module its o
 """
 
 
-_MASK_LEVELS = 1 << 15  # int16 ``random_()`` draws uniformly from {0, …, 2^15 − 1}
+MASK_LEVELS = 1 << 15  # int16 ``random_()`` draws uniformly from {0, …, 2^15 − 1}
 
 
 def ideal_keep_mask(shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
@@ -47,7 +47,7 @@ def ideal_keep_mask(shape: tuple[int, ...], module_dims: tuple[int, ...], p: flo
     Comparing random integers with a threshold is cheaper than ``rand() >= p`` or
     ``bernoulli_`` (see tests/benchmarks/test_mask_bench.py).
     """
-    threshold = round(p * _MASK_LEVELS)
+    threshold = round(p * MASK_LEVELS)
     return torch.empty(shape, dtype=torch.int16, device=device).random_() >= threshold
 
 
