@@ -32,7 +32,7 @@ from torch import nn
 
 from spindrop import Method, get_method
 
-from .crossbar import map_layer
+from .crossbar import LayerMapping, map_layer
 from .device import ModuleEventEnergy, event_energy
 from .presets import DEFAULT, HardwarePreset, get_preset
 
@@ -76,25 +76,22 @@ class EnergyBreakdown:
 
 @dataclass(frozen=True)
 class LayerCost:
-    """One binary layer: mapping, modules, draws and energy per image."""
+    """One binary layer: its crossbar mapping, dropout modules, draws and energy per image.
 
-    name: str
-    kind: str
-    binary_input: bool
-    rows: int
-    cols: int
-    windows: int
-    row_blocks: int
-    col_blocks: int
-    cells: int
+    The mapping's fields (``name``, ``kind``, ``rows``, ``cols``, ``windows``, ``tiles``,
+    ``cells``, ...) read through, e.g. ``layer_cost.rows``.
+    """
+
+    mapping: LayerMapping
     modules: int
     draws_per_pass: int
     passes: int
     energy: EnergyBreakdown
 
-    @property
-    def tiles(self) -> int:
-        return self.row_blocks * self.col_blocks
+    def __getattr__(self, name: str):
+        if name == "mapping":  # not set yet (e.g. while unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.mapping, name)
 
     @property
     def draws(self) -> int:
@@ -238,11 +235,8 @@ def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T
             dropout_read=draws * event.read if event else 0.0,
             dropout_reset=draws * event.reset if event else 0.0,
         )
-        layers.append(LayerCost(
-            name=m.name, kind=m.kind, binary_input=m.binary_input, rows=m.rows, cols=m.cols,
-            windows=m.windows, row_blocks=m.row_blocks, col_blocks=m.col_blocks, cells=m.cells,
-            modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes, energy=energy,
-        ))
+        layers.append(LayerCost(m, modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes,
+                                energy=energy))
 
     if not sampling:
         note = (f"one crossbar pass for T={T}: "
