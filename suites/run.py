@@ -207,8 +207,7 @@ def _versions() -> dict[str, str]:
 def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
     """Run every unfinished cell; returns (done now, skipped, failed)."""
     store = ResultStore(plan.out)
-    cells = [(target, suite, CellKey(suite, target.dataset, target.model, target.width, target.method,
-                                     target.params, target.seed, plan.profile.name, plan.mc_samples))
+    cells = [(target, suite, CellKey.of(suite, target, plan.profile.name, plan.mc_samples))
              for target in plan.targets for suite in plan.suites]
     todo = [c for c in cells if not store.done(c[2])]
     failures: dict[Target, str] = {}

@@ -20,24 +20,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from .base import Target
+
 MEASURED = "measured"
 MODELLED = "modelled"
 
 
 @dataclass(frozen=True)
-class CellKey:
-    """What a cell measures: suite × dataset × model × method (with parameters) × seed,
-    within a profile and number of MC samples."""
+class CellKey(Target):
+    """What a cell measures: one suite on a target (dataset × model × method with parameters
+    × seed), within a profile and number of MC samples."""
 
     suite: str
-    dataset: str
-    model: str
-    width: float
-    method: str
-    params: tuple[tuple[str, object], ...]
-    seed: int
     profile: str
     mc_samples: int
+
+    @classmethod
+    def of(cls, suite: str, target: Target, profile: str, mc_samples: int) -> "CellKey":
+        return cls(**asdict(target), suite=suite, profile=profile, mc_samples=mc_samples)
 
     @property
     def id(self) -> str:

@@ -126,7 +126,8 @@ def build_fake_store(out: Path) -> ResultStore:
             params = () if method == "deterministic" else (("p", 0.2),)
             for seed in SEEDS:
                 for suite in ("accuracy", "calibration", "ood", "shift", "modules", "energy"):
-                    key = CellKey(suite, dataset, model, width, method, params, seed, PROFILE, T)
+                    key = CellKey(suite=suite, dataset=dataset, model=model, width=width, method=method,
+                                  params=params, seed=seed, profile=PROFILE, mc_samples=T)
                     if (suite, dataset, method, seed) == FAILED:
                         store.put(Cell(key, "failed", error=FAILED_ERROR, seconds=1.0))
                         continue

@@ -12,7 +12,8 @@ from suites.store import MODELLED, Cell, CellKey, ResultStore
 
 
 def _cell(method: str, params=(("p", 0.2),), profile: str = "quick", T: int = 20) -> Cell:
-    key = CellKey("modules", "mnist", "lenet5", 1.0, method, params, 0, profile, T)
+    key = CellKey(suite="modules", dataset="mnist", model="lenet5", width=1.0, method=method, params=params,
+                  seed=0, profile=profile, mc_samples=T)
     return Cell(key, "ok", {"hw/modules": 6.0}, {"hw/modules": MODELLED}, {"layers": []})
 
 

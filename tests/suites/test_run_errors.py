@@ -14,7 +14,8 @@ from suites.store import Cell, CellKey, ResultStore
 
 BASE = ["--suite", "accuracy", *SMOKE, "--methods", "spatial"]
 
-FINISHED = CellKey("accuracy", "mnist", "lenet5", 0.5, "spatial", (("p", 0.2),), 0, "smoke", 4)
+FINISHED = CellKey(suite="accuracy", dataset="mnist", model="lenet5", width=0.5, method="spatial",
+                   params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)
 
 
 def replaced(option: str, *values: str, argv: list[str] = BASE) -> list[str]:

@@ -14,7 +14,8 @@ from suites.hardware_cost import ModulesSuite
 from suites.run import EXIT_FAILED, EXIT_OK, main
 from suites.store import Cell, CellKey, ResultStore
 
-KEY = CellKey("calibration", "mnist", "lenet5", 0.5, "spatial", (("p", 0.2),), 0, "smoke", 4)
+KEY = CellKey(suite="calibration", dataset="mnist", model="lenet5", width=0.5, method="spatial",
+              params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)
 
 
 def ok_cell(key: CellKey = KEY, **changes) -> Cell:
