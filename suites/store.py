@@ -116,7 +116,7 @@ class ResultStore:
         """Every number in long format: one row per (cell, metric)."""
         rows = []
         for cell in self.cells():
-            base = {k: v for k, v in asdict(cell.key).items() if k != "params"}
+            base = {"suite": cell.key.suite, **{k: v for k, v in asdict(cell.key).items() if k != "params"}}
             base["params"] = ",".join(f"{k}={v}" for k, v in cell.key.params)
             base["status"] = cell.status
             if cell.status != "ok":
