@@ -31,7 +31,7 @@ class OODSuite(Suite):
         metrics: dict[str, float] = {}
         sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset, seed=0)
         for name, images in sets.items():
-            out = bench.predict(target, f"ood/{name}", images)
+            out = bench.predict(target, images)
             metrics.update(evaluate_ood(id_scores, ood_scores(out.probs), name))
             hist[name] = _hist(out.entropy, edges)
         return SuiteResult(metrics, {"entropy_hist": hist})

@@ -47,7 +47,7 @@ class Workbench:
         self.preset = preset
         self._trained: dict[Target, Trained] = {}
         self._data: dict[str, SpinDataModule] = {}
-        self._preds: dict[tuple[Target, str], MCOutput] = {}
+        self._test_preds: dict[Target, MCOutput] = {}
         self._test: dict[str, tuple[Tensor, Tensor]] = {}
 
     @property
@@ -87,21 +87,20 @@ class Workbench:
         return self._test[dataset]
 
     @torch.no_grad()
-    def predict(self, target: Target, name: str, images: Tensor) -> MCOutput:
-        """T MC samples of the target's network on uint8 ``images`` (cached by set name)."""
-        key = (target, name)
-        if key not in self._preds:
-            model = self.trained(target).model.to(self.device)
-            normalize = self.datamodule(target.dataset).normalize
-            parts = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
-                                seed=target.seed * 1_000_003 + i).probs.cpu()
-                     for i in range(0, len(images), EVAL_BATCH)]
-            self._preds[key] = MCOutput(torch.cat(parts, 1))
-        return self._preds[key]
+    def predict(self, target: Target, images: Tensor) -> MCOutput:
+        """T MC samples of the target's network on uint8 ``images`` (seeded per batch)."""
+        model = self.trained(target).model.to(self.device)
+        normalize = self.datamodule(target.dataset).normalize
+        parts = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
+                            seed=target.seed * 1_000_003 + i).probs.cpu()
+                 for i in range(0, len(images), EVAL_BATCH)]
+        return MCOutput(torch.cat(parts, 1))
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
         images, labels = self.test_set(target.dataset)
-        return self.predict(target, "test", images), labels
+        if target not in self._test_preds:  # shared by the accuracy, calibration and ood suites
+            self._test_preds[target] = self.predict(target, images)
+        return self._test_preds[target], labels
 
     @torch.no_grad()
     def deterministic_predictions(self, target: Target) -> MCOutput:
