@@ -3,7 +3,7 @@ uncertainty, and the namespaced metric keys."""
 from .calibration import N_BINS, CalibrationBins, calibration_bins, ece, mce
 from .classification import accuracy, brier, nll
 from .keys import evaluate_classification, evaluate_ood, evaluate_shift, namespaced
-from .ood import aupr, auroc, fpr_at_tpr, percent_detected, roc_points
+from .ood import aupr, auroc, fpr_at_tpr, percent_detected
 from .uncertainty import (SCORE_NAMES, expected_entropy, max_softmax, mutual_information,
                           ood_scores, predictive_entropy, predictive_mean)
 
@@ -12,5 +12,4 @@ __all__ = [
     "calibration_bins", "ece", "evaluate_classification", "evaluate_ood", "evaluate_shift",
     "expected_entropy", "fpr_at_tpr", "max_softmax", "mce", "mutual_information", "namespaced",
     "nll", "ood_scores", "percent_detected", "predictive_entropy", "predictive_mean",
-    "roc_points",
 ]

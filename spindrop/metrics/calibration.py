@@ -2,9 +2,10 @@
 
 Convention (DESIGN.md "Metrics"): M = 15 equal-width bins over [0, 1], bin k holds confidences
 in [k/M, (k+1)/M) and the last bin is closed, [(M−1)/M, 1], so a confidence of exactly 1.0 lands
-in bin M−1. (torchmetrics' ``calibration_error`` bucketizes with ``right=True`` and sends
-conf = 1.0 to an extra, (M+1)-th bin of its own, torchmetrics issue #3510; its ECE differs from
-this one whenever such samples would share the last bin with others.)
+in bin M−1. This is why ECE/MCE stay hand-written here: torchmetrics' ``calibration_error``
+bucketizes with ``right=True`` and sends conf = 1.0 to an extra, (M+1)-th bin of its own
+(torchmetrics issue #3510), so its ECE differs from this one whenever such samples share the
+last bin with others (tests/metrics/test_calibration.py shows both values).
 
   confidence_i = max_c p_ic,   correct_i = 1[argmax_c p_ic = y_i]
   ECE = Σ_k (n_k/N) |acc_k − conf_k|   (L1),   MCE = max_{k: n_k > 0} |acc_k − conf_k|
