@@ -5,6 +5,11 @@ MC-SpatialDropout (Ahmed et al., "Spatial-SpinDrop", arXiv 2306.10185, IEEE TNAN
 methods on one model with the common cost model (:func:`hardware.cost`) and returns the
 per-layer and network ratios with the formulas that produced them. Every number here is
 *modelled*; the paper's numbers are quoted, not reproduced.
+
+The paper's abstract does not say which quantity its 94.11× is (the full text is not at hand).
+:func:`claim_candidates` therefore lists every candidate quantity of one model under both
+readings of Spatial on FC layers (``fc_grouping``), and :func:`nearest` says which comes
+closest to a claimed value on a log scale.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import pandas as pd
 from torch import nn
 
 from spindrop import get_method
+from spindrop.geometry import LayerGeometry
+from spindrop.methods.spatial import FC_GROUPINGS
 
 from .cost import CostReport, cost
 from .presets import DEFAULT, HardwarePreset
@@ -56,7 +63,8 @@ class Ratio:
 
 @dataclass(frozen=True)
 class LayerRatio:
-    """Dropout modules of one binary-input layer under both methods."""
+    """Dropout modules of one binary-input layer under both methods; ``in_map``: the (C, H, W)
+    map a flatten→FC layer reads (``None`` otherwise)."""
 
     layer: str
     kind: str
@@ -66,6 +74,14 @@ class LayerRatio:
     spatial_modules: int
     formula: str
     label: str = LABEL
+    in_map: tuple[int, int, int] | None = None
+
+    @property
+    def layer_type(self) -> str:
+        """"k×k conv", "flatten→FC" or "FC"."""
+        if self.kind == "conv":
+            return f"{self.kernel[0]}×{self.kernel[1]} conv"
+        return "flatten→FC" if self.in_map is not None else "FC"
 
     @property
     def ratio(self) -> float:
@@ -114,11 +130,28 @@ class SpinDropSpatialComparison:
         return "\n".join(self.lines())
 
 
+def _layer_formula(geom: LayerGeometry, spatial_modules: int) -> str:
+    """SpinDrop rows / Spatial modules of one binary-input layer, written out."""
+    kh, kw = geom.kernel
+    n = geom.in_channels
+    if geom.kind == "conv":
+        return f"k²·C_in / C_in = {kh}·{kw}·{n} / {n} = {kh * kw}"
+    if geom.in_map is not None and spatial_modules != n:  # flatten→FC layer read per channel
+        c, h, w = geom.in_map
+        return f"C·H·W / C = {c}·{h}·{w} / {c} = H·W = {h * w}"
+    return f"in / in = {n} / {n} = 1"
+
+
 def compare_spindrop_spatial(model: nn.Module, input_shape: tuple[int, ...], T: int = 20,
                              preset: HardwarePreset | str = DEFAULT, model_name: str | None = None,
-                             **params: object) -> SpinDropSpatialComparison:
-    """Price ``spindrop`` and ``spatial`` (same ``params``, e.g. ``p=0.2``) on ``model`` and compare."""
-    sd_method, sp_method = get_method("spindrop", **params), get_method("spatial", **params)
+                             fc_grouping: str | None = None, **params: object) -> SpinDropSpatialComparison:
+    """Price ``spindrop`` and ``spatial`` (same ``params``, e.g. ``p=0.2``) on ``model`` and compare.
+
+    ``fc_grouping``: Spatial's reading of the flatten→FC layer (``"channel"`` or ``"element"``;
+    ``None``: its default); SpinDrop has one module per word line under both.
+    """
+    sp_params = dict(params) if fc_grouping is None else {**params, "fc_grouping": fc_grouping}
+    sd_method, sp_method = get_method("spindrop", **params), get_method("spatial", **sp_params)
     sd = cost(model, sd_method, input_shape, T, preset, model_name=model_name)
     sp = cost(model, sp_method, input_shape, T, preset, model_name=model_name)
     geoms = {g.name: g for g, _ in sd_method.hardware_plan(model, tuple(input_shape)).layers}
@@ -128,18 +161,16 @@ def compare_spindrop_spatial(model: nn.Module, input_shape: tuple[int, ...], T: 
         if a.modules == 0 and b.modules == 0:
             continue
         g = geoms[a.name]
-        k = g.kernel
-        if g.kind == "conv":
-            formula = f"k²·C_in / C_in = {k[0]}·{k[1]}·{g.in_channels} / {g.in_channels} = {k[0] * k[1]}"
-        else:
-            formula = f"in / in = {g.in_channels} / {g.in_channels} = 1"
-        layers.append(LayerRatio(a.name, g.kind, k, g.in_channels, a.modules, b.modules, formula))
+        layers.append(LayerRatio(a.name, g.kind, g.kernel, g.in_channels, a.modules, b.modules,
+                                 _layer_formula(g, b.modules), in_map=g.in_map))
 
+    reading = sp_method.params()["fc_grouping"]
     modules = Ratio("network dropout modules", sd.modules, sp.modules,
-                    f"Σ_l rows_l / Σ_l C_in,l = {sd.modules} / {sp.modules} "
-                    "(conv: k²·C_in vs C_in; FC: in vs in)")
+                    f"Σ_l m_l(SpinDrop) / Σ_l m_l(Spatial) = {sd.modules} / {sp.modules} "
+                    "(conv: k²·C_in vs C_in; flatten→FC: C·H·W vs "
+                    f"{'C' if reading == 'channel' else 'C·H·W'} ({reading} reading); other FC: in vs in)")
     draws = Ratio("random draws per inference", sd.draws, sp.draws,
-                  f"T·Σ_l k²·C_in·H_out·W_out / T·Σ_l C_in (FC: in / in) = {sd.draws} / {sp.draws}")
+                  f"T·Σ_l k²·C_in·H_out·W_out / T·Σ_l m_l(Spatial) (FC: as modules) = {sd.draws} / {sp.draws}")
     dropout_energy = Ratio("dropout-module energy", sd.energy.dropout, sp.energy.dropout,
                            "draws · (E_write + E_read + E_reset), same p and module ⇒ = draw ratio: "
                            f"{sd.energy.dropout:.4g} J / {sp.energy.dropout:.4g} J",
@@ -150,6 +181,63 @@ def compare_spindrop_spatial(model: nn.Module, input_shape: tuple[int, ...], T: 
                          "terms are equal for both methods)", paper=PAPER_ENERGY_RATIO)
     return SpinDropSpatialComparison(
         model=sd.model, input_shape=tuple(input_shape), T=T, preset=sd.preset,
-        params=sd_method.params(), layers=tuple(layers), module_ratio=modules, draw_ratio=draws,
+        params=sp_method.params(), layers=tuple(layers), module_ratio=modules, draw_ratio=draws,
         dropout_energy_ratio=dropout_energy, total_energy_ratio=total_energy, spindrop=sd, spatial=sp,
     )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate reading of a paper's ratio on one model: SpinDrop / Spatial of ``quantity``
+    under ``reading`` (Spatial's FC reading, or the layer type for a per-layer ratio)."""
+
+    model: str
+    quantity: str
+    reading: str
+    spindrop: float
+    spatial: float
+    formula: str
+    label: str = LABEL
+
+    @property
+    def value(self) -> float:
+        return _div(self.spindrop, self.spatial)
+
+    def distance(self, target: float = PAPER_ENERGY_RATIO) -> float:
+        """|ln(value / target)|: how many e-folds the value lies from ``target``."""
+        return abs(math.log(self.value / target)) if self.value > 0 else math.inf
+
+
+def claim_candidates(model: nn.Module, input_shape: tuple[int, ...], T: int = 20,
+                     preset: HardwarePreset | str = DEFAULT, model_name: str | None = None,
+                     **params: object) -> list[Candidate]:
+    """Every candidate quantity behind the paper's ratios on one model, all modelled.
+
+    Per-layer module ratios (one row per distinct layer type and ratio; conv layers are read the
+    same way under both FC readings), then the network module, draw, dropout-energy and
+    total-energy ratios (T passes, ``preset``) under each ``fc_grouping``.
+    """
+    name = model_name or type(model).__name__
+    found: list[Candidate] = []
+    seen: set[tuple[str, str, float]] = set()
+    for reading in FC_GROUPINGS:
+        c = compare_spindrop_spatial(model, input_shape, T, preset, model_name=name, fc_grouping=reading, **params)
+        for lr in c.layers:
+            scope = "both" if lr.kind == "conv" else reading
+            if (lr.layer_type, scope, lr.ratio) in seen:
+                continue
+            seen.add((lr.layer_type, scope, lr.ratio))
+            found.append(Candidate(name, f"per-layer modules, {lr.layer_type} (e.g. `{lr.layer}`)", scope,
+                                   lr.spindrop_modules, lr.spatial_modules, lr.formula))
+        found += [Candidate(name, r.name, reading, r.spindrop, r.spatial, r.formula) for r in c.ratios()]
+    return found
+
+
+ENERGY_QUANTITIES = ("dropout-module energy", "total energy (crossbar reads + sense amps + dropout)")
+
+
+def nearest(candidates: list[Candidate], target: float = PAPER_ENERGY_RATIO,
+            quantities: tuple[str, ...] = ENERGY_QUANTITIES) -> Candidate:
+    """The candidate of ``quantities`` closest to ``target`` on a log scale (smallest
+    |ln(value / target)|); by default among the energy ratios, since 94.11× is an energy claim."""
+    return min((c for c in candidates if c.quantity in quantities), key=lambda c: c.distance(target))

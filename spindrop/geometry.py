@@ -3,6 +3,11 @@
 A dummy forward pass with hooks records, for every binary layer, what the crossbar mapping
 and the dropout methods need: kernel, channels, input and output spatial size. Nothing is
 tabulated per architecture, so a new model is priced without code changes.
+
+A fully connected layer that reads a conv feature map through ``nn.Flatten`` also records that
+map's shape (``in_map``), so a method can group its inputs by channel (MC-SpatialDropout's
+``fc_grouping="channel"``, docs/design.md). Which layer reads which ``Flatten`` is decided by
+:func:`flatten_feeds`, the one rule the trace and the dropout sites share.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .binary import BinaryConv2d, BinaryLayer, binary_layers
+from .binary import BinaryConv2d, BinaryLayer, BinaryLinear, binary_layers
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,8 @@ class LayerGeometry:
     """Shape of one binary layer for one image.
 
     For a fully connected layer ``kernel = (1, 1)``, ``in_channels = in_features`` and all
-    spatial sizes are 1.
+    spatial sizes are 1; ``in_map`` is the (C, H, W) feature map it reads flattened
+    (C·H·W = in_features), or ``None`` when it reads a plain vector (and for conv layers).
     """
 
     name: str
@@ -30,6 +36,7 @@ class LayerGeometry:
     in_hw: tuple[int, int]
     out_hw: tuple[int, int]
     binary_input: bool
+    in_map: tuple[int, int, int] | None = None
 
     @property
     def rows(self) -> int:
@@ -52,21 +59,57 @@ class LayerGeometry:
         return self.in_channels * self.in_hw[0] * self.in_hw[1]
 
 
-def _geometry(name: str, layer: BinaryLayer, x: torch.Tensor, y: torch.Tensor) -> LayerGeometry:
+def flatten_feeds(model: nn.Module) -> dict[str, nn.Flatten]:
+    """Binary FC layer name → the ``nn.Flatten`` (start_dim 1, end_dim −1) whose output it reads.
+
+    A layer reads the flattened map of the nearest such ``Flatten`` registered before it when no
+    other binary layer is registered in between (registration = forward order, as
+    :func:`spindrop.binary.binary_layers` and :func:`spindrop.mc.split_prefix` assume). Whether
+    the layer really reads the whole map is checked on the shapes: C·H·W must equal its input
+    width (:func:`reads_map`).
+    """
+    feeds: dict[str, nn.Flatten] = {}
+    pending: nn.Flatten | None = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Flatten) and module.start_dim == 1 and module.end_dim == -1:
+            pending = module
+        elif isinstance(module, BinaryLayer):
+            if isinstance(module, BinaryLinear) and pending is not None:
+                feeds[name] = pending
+            pending = None
+    return feeds
+
+
+def reads_map(shape: tuple[int, ...] | None, in_features: int) -> tuple[int, int, int] | None:
+    """``shape`` as the (C, H, W) map an FC layer of ``in_features`` inputs reads, or ``None``
+    when it is no 3-D map of exactly that many elements."""
+    if shape is None or len(shape) != 3 or shape[0] * shape[1] * shape[2] != in_features:
+        return None
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def _geometry(name: str, layer: BinaryLayer, x: torch.Tensor, y: torch.Tensor,
+              in_map: tuple[int, ...] | None) -> LayerGeometry:
     if isinstance(layer, BinaryConv2d):
         return LayerGeometry(name, "conv", layer.in_channels, layer.out_channels,
                              tuple(layer.kernel_size), tuple(x.shape[-2:]), tuple(y.shape[-2:]),
                              layer.binary_input)
     return LayerGeometry(name, "fc", layer.in_features, layer.out_features, (1, 1), (1, 1), (1, 1),
-                         layer.binary_input)
+                         layer.binary_input, reads_map(in_map, layer.in_features))
 
 
 @torch.no_grad()
 def trace_geometry(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerGeometry]:
     """Geometry of every binary layer of ``model`` for one input of shape (C, H, W)."""
     found: list[LayerGeometry] = []
+    maps: dict[int, tuple[int, ...]] = {}  # id(Flatten) → shape of its last input, one image
+    feeds = flatten_feeds(model)
     handles = [
-        layer.register_forward_hook(lambda m, args, out, n=name: found.append(_geometry(n, m, args[0], out)))
+        flatten.register_forward_hook(lambda m, args, out: maps.__setitem__(id(m), tuple(args[0].shape[1:])))
+        for flatten in {id(f): f for f in feeds.values()}.values()
+    ] + [
+        layer.register_forward_hook(lambda m, args, out, n=name: found.append(
+            _geometry(n, m, args[0], out, maps.get(id(feeds[n])) if n in feeds else None)))
         for name, layer in binary_layers(model)
     ]
     was_training = model.training

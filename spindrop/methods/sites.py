@@ -6,10 +6,11 @@ x_b ⊙ m with m ∈ {0, 1} (or {0, 1/(1−p)} with rescaling), so a dropped inp
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..binary import BinaryConv2d, BinaryLayer
-from .base import DropoutSite
+from ..geometry import reads_map
+from .base import DropoutConfig, DropoutSite
 
 
 class ElementwiseSite(DropoutSite):
@@ -28,10 +29,32 @@ class ChannelSite(DropoutSite):
     """One Bernoulli bit per (sample, input channel), broadcast over H×W (Dropout2d semantics).
 
     MC-SpatialDropout (Ahmed et al., arXiv 2306.10185): one module gates the k² word lines of
-    its channel. On a fully connected layer every input is its own channel.
+    its channel. On a fully connected layer every input is its own channel, unless the site
+    :meth:`watch`-es the ``nn.Flatten`` that feeds the layer: then the layer's inputs are the
+    flattened (C, H, W) map (channel-major) and one bit per (sample, channel) gates that
+    channel's H·W inputs (``fc_grouping="channel"``, docs/design.md).
     """
 
+    def __init__(self, config: DropoutConfig) -> None:
+        super().__init__(config)
+        self.in_map: tuple[int, ...] | None = None
+
+    def watch(self, flatten: nn.Flatten) -> None:
+        """Record, at every forward of ``flatten``, the shape of the map it flattens (one image).
+
+        The hook stays on ``flatten``; attaching another method replaces the site but not the
+        hook, which then writes into the detached site only.
+        """
+        flatten.register_forward_hook(self._record_map)
+
+    def _record_map(self, module: nn.Module, args: tuple[Tensor, ...], out: Tensor) -> None:
+        self.in_map = tuple(args[0].shape[1:])
+
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
+        in_map = reads_map(self.in_map, x.shape[1]) if x.dim() == 2 else None
+        if in_map is not None:
+            grouped = x.reshape(x.shape[0], in_map[0], in_map[1] * in_map[2])
+            return layer.mac(self.gate(grouped, (x.shape[0], in_map[0], 1), (1,)).reshape(x.shape))
         shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2)
         return layer.mac(self.gate(x, shape, (1,)))
 

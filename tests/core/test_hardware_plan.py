@@ -35,10 +35,10 @@ def _measured_shapes(model, in_shape):
     return seen
 
 
-def _plan(method_name, model_name):
+def _plan(method_name, model_name, **params):
     in_shape = CASES[model_name][0]
     model = spindrop.build_model(model_name, in_shape, 10, 0.125)
-    method = spindrop.get_method(method_name)
+    method = spindrop.get_method(method_name, **params)
     method.attach(model)
     plan = method.hardware_plan(model, in_shape)
     return model, {g.name: hw for g, hw in plan.layers}, plan
@@ -68,9 +68,10 @@ def test_spindrop_needs_k2_times_the_spatial_modules(model_name):
 
 @pytest.mark.parametrize("model_name", sorted(CASES))
 def test_fc_layers_one_module_per_input_for_every_gating_method(model_name):
+    """Element-wise FC reading (Spatial's channel reading: tests/core/test_spatial_fc.py)."""
     binary_input_fcs = {"vgg_small": 2, "lenet5": 2, "resnet18": 0}[model_name]
-    for method_name in ("spindrop", "spatial", "mc_dropout"):
-        model, plan, _ = _plan(method_name, model_name)
+    for method_name, params in (("spindrop", {}), ("spatial", {"fc_grouping": "element"}), ("mc_dropout", {})):
+        model, plan, _ = _plan(method_name, model_name, **params)
         found = 0
         for name, layer in binary_layers(model):
             if isinstance(layer, BinaryLinear) and layer.binary_input:
@@ -96,7 +97,7 @@ def test_mc_dropout_one_module_per_input_element(model_name):
 @pytest.mark.parametrize("model_name", sorted(CASES))
 def test_scale_one_module_for_the_whole_model(model_name):
     model, plan, whole = _plan("scale", model_name)
-    n_sites = sum(1 for _, layer in binary_layers(model) if layer.binary_input)
+    n_sites = len(spindrop.sites(model))  # the layers its placement scales
     assert whole.total_modules == 1
     assert whole.shared_modules == 1
     assert all(hw.modules == 0 for hw in plan.values())

@@ -57,8 +57,9 @@ EXPECTED = {
     "mc_dropout": ((0, 0), (144, 144), (288, 288), 0),
     # one module per word line: conv2 k²·C_in = 36 modules, 36·(6·6 windows) = 1296 draws; fc5 288
     "spindrop": ((0, 0), (36, 1296), (288, 288), 0),
-    # one module per input channel: conv2 C_in = 4; fc5 element-wise 288
-    "spatial": ((0, 0), (4, 4), (288, 288), 0),
+    # one module per input channel: conv2 C_in = 4; fc5 reads the flattened 8×6×6 map: one module
+    # per channel (fc_grouping="channel", the default) = 8
+    "spatial": ((0, 0), (4, 4), (8, 8), 0),
     # one shared module; one draw per scaled (binary-input) layer
     "scale": ((0, 0), (0, 1), (0, 1), 1),
 }
@@ -201,7 +202,8 @@ def test_new_architecture_is_priced_without_changes():
     # spindrop on the 1×1 conv: rows = 6 modules, 6·49 draws; FC 90 → 90
     assert [(lc.modules, lc.draws_per_pass) for lc in sd.layers] == [(0, 0), (6, 294), (90, 90), (0, 0)]
     cmp = compare_spindrop_spatial(model, shape, T=4, preset=TILE16)
-    assert [lr.ratio for lr in cmp.layers] == [1.0, 1.0]       # 1×1 conv: k² = 1
+    # 1×1 conv: k² = 1; the FC reads the flattened 10×3×3 map: 90 word lines / 10 channels = 9
+    assert [lr.ratio for lr in cmp.layers] == [1.0, 9.0]
     for name in spindrop.list_methods():
         assert cost(model, name, shape, T=4).energy.total > 0
 
@@ -215,7 +217,7 @@ def test_hardware_code_names_no_architecture():
 
 
 def test_compare_spindrop_spatial_small_model():
-    cmp = compare_spindrop_spatial(small_model(), SHAPE, T=T, preset=TILE16)
+    cmp = compare_spindrop_spatial(small_model(), SHAPE, T=T, preset=TILE16, fc_grouping="element")
     # conv2: 3·3·4 / 4 = 9; fc5: 288 / 288 = 1
     assert [(lr.layer, lr.ratio) for lr in cmp.layers] == [("2", 9.0), ("5", 1.0)]
     # network modules: (36 + 288) / (4 + 288) = 324 / 292
