@@ -6,7 +6,8 @@ import warnings
 # has no import-time side effects), and the CLI must keep stderr to its one-line errors.
 warnings.filterwarnings("ignore", message=r"'reports\.render' found in sys\.modules", category=RuntimeWarning)
 
+from .frame import load  # noqa: E402
 from .render import render  # noqa: E402  (after the filter above)
 from .results import ReportError  # noqa: E402
 
-__all__ = ["ReportError", "render"]
+__all__ = ["ReportError", "load", "render"]

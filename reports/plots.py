@@ -7,7 +7,9 @@
   total and dropout-module energy side by side;
 * energy breakdown: stacked bars of the modelled energy components per method, plus a panel
   per aggregate component (e.g. the dropout module's write/read/reset) so small parts stay visible;
-* predictive-entropy histograms, ID vs every OOD set, one panel per method (first seed).
+* predictive-entropy histograms, ID vs every OOD set, one panel per method (first seed);
+* training curves: per-epoch training loss and accuracy, validation accuracy and NLL, one line
+  per method (mean over seeds), from the training logs the accuracy cells point to.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas (no pyplot state, no
 display needed); constrained layout keeps labels apart, and the pixel size is exactly
@@ -21,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from spindrop.training.curves import read_curves
 
 from .results import Results, dataset_name
 from .tables import energy_parts, energy_unit, format_stat, metric_column
@@ -245,10 +250,59 @@ def entropy_histograms(res: Results, dataset: str, model: str, path: Path) -> Pa
     return _save(fig, path)
 
 
+# (log column, panel title, y label, scale of the shown value)
+CURVE_PANELS = (("train/loss", "training loss (masks sampled)", "cross-entropy (nats)", 1.0),
+                ("train/acc", "training accuracy (masks sampled)", "accuracy %", 100.0),
+                ("val/acc", "validation accuracy (deterministic pass)", "accuracy %", 100.0),
+                ("val/nll", "validation NLL (deterministic pass)", "NLL (nats)", 1.0))
+
+
+def method_curves(res: Results, dataset: str, model: str) -> dict[str, tuple[pd.DataFrame, int]]:
+    """label → (per-epoch curves averaged over seeds, number of seeds) for every method whose
+    accuracy cells lead to a training log (``<out>/logs/<checkpoint key>``, the key stored by the
+    accuracy suite); seeds without a log are left out."""
+    curves = {}
+    for label, seeds in res.extras("accuracy", dataset, model).items():
+        logs = [read_curves(res.out, e["checkpoint_key"]) for _, e in seeds if "checkpoint_key" in e]
+        logs = [log for log in logs if log is not None]
+        if logs:
+            curves[label] = (pd.concat(logs).groupby(level="epoch").mean(), len(logs))
+    return curves
+
+
+def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path | None:
+    """Per-epoch training curves (:func:`method_curves`), one panel per quantity, one line per
+    method; None when no method has a training log."""
+    curves = method_curves(res, dataset, model)
+    if not curves:
+        return None
+    style = _style(res.labels("accuracy", dataset, model))
+    epochs = max(len(log) for log, _ in curves.values())
+    fig = _figure((2 * 4.4, 2 * 3.2 + LEGEND_ROW))
+    axes = fig.subplots(2, 2, squeeze=False, sharex=True).flat
+    for i, (ax, (column, title, ylabel, scale)) in enumerate(zip(axes, CURVE_PANELS)):
+        for label, (log, n) in curves.items():
+            if column in log:
+                colour, marker = style[label]
+                ax.plot(log.index + 1, log[column] * scale, color=colour, marker=marker, markersize=5,
+                        label=f"{label} ({n} seed{'s' * (n > 1)})")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel)
+        if i >= 2:
+            ax.set_xlabel("epoch")
+        ax.set_xlim(0.5, epochs + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.grid(True, alpha=0.3)
+    _legend(fig, "outside lower center", ncols=min(len(curves), 4), fontsize=9)
+    fig.suptitle(f"Training curves — {dataset_name(dataset)} / {model} (measured; mean over seeds)")
+    return _save(fig, path)
+
+
 FIGURES = (("reliability", "Reliability diagrams", reliability),
            ("accuracy_energy", "Accuracy vs energy", accuracy_energy),
            ("energy", "Energy breakdown", energy_breakdown),
-           ("entropy", "Predictive entropy, ID vs OOD", entropy_histograms))
+           ("entropy", "Predictive entropy, ID vs OOD", entropy_histograms),
+           ("training", "Training curves", training_curves))
 
 
 def render_plots(res: Results, report_dir: Path) -> list[Plot]:

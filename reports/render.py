@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from suites.progress import make_console
 from suites.store import atomic_write_text
 
 from .claims import paper_claims
@@ -29,7 +30,8 @@ def render(out: Path, report_dir: Path | None = None, console: Console | None = 
     """Write the report of the store in ``out`` and return the path of its ``REPORT.md``.
 
     ``report_dir``: where to write (default ``<out>/report``); ``console``: where the rich
-    tables go (default: a new stdout console; pass ``Console(quiet=True)`` for none).
+    tables go (default: :func:`suites.progress.make_console`, a stdout console as wide as a table
+    needs when stdout is not a terminal; pass ``Console(quiet=True)`` for none).
     Raises :class:`ReportError` when ``out`` has no store or the store has no cells.
     """
     res = Results.load(out)
@@ -42,7 +44,7 @@ def render(out: Path, report_dir: Path | None = None, console: Console | None = 
     atomic_write_text(report_dir / "results.csv", res.all_frame.to_csv(index=False))
     rows = json.loads(res.all_frame.to_json(orient="records"))
     atomic_write_text(report_dir / "results.json", json.dumps({"metadata": res.meta, "rows": rows}, indent=1))
-    console = console if console is not None else Console()
+    console = console if console is not None else make_console()
     for table in tables:
         console.print(to_rich(table))
     return report
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = render(args.out, args.report_dir, Console(quiet=args.quiet))
+        report = render(args.out, args.report_dir, make_console(quiet=args.quiet))
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

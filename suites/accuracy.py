@@ -20,4 +20,5 @@ class AccuracySuite(Suite):
         det = bench.deterministic_predictions(target)
         metrics = namespaced("test", {"acc": accuracy(out.mean, labels), "nll": nll(out.mean, labels),
                                       "brier": brier(out.mean, labels), "det/acc": accuracy(det.mean, labels)})
-        return SuiteResult(metrics)
+        # the report finds the training curves under <out>/logs/<checkpoint key> (spindrop.training.curves)
+        return SuiteResult(metrics, {"checkpoint_key": bench.trained(target).spec.key()})

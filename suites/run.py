@@ -30,7 +30,7 @@ from spindrop.registry import PluginError, get_method, list_methods, load_plugin
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
 from .base import SUITES, Target, get_suite, list_suites
-from .progress import TrainingBar, make_progress
+from .progress import TrainingBar, make_console, make_progress
 from .store import Cell, CellKey, ResultStore
 from .workbench import Workbench
 
@@ -249,7 +249,7 @@ def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    console = Console(stderr=False)
+    console = make_console()
     args = build_parser().parse_args(argv)
     try:
         if args.list:

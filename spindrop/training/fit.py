@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from ..data import SpinDataModule, dataset_info
+from .curves import csv_logger
 from .module import BNNClassifier, build_network
 from .spec import TrainSpec
 
@@ -84,7 +85,7 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
     module = BNNClassifier(spec, info.shape, info.num_classes)
     trainer = pl.Trainer(
         max_epochs=spec.epochs, accelerator=options.accelerator, devices=options.devices,
-        strategy=options.strategy, logger=False, enable_checkpointing=False,
+        strategy=options.strategy, logger=csv_logger(out, spec), enable_checkpointing=False,
         enable_model_summary=False, enable_progress_bar=False, callbacks=list(callbacks),
         default_root_dir=str(out), num_sanity_val_steps=0,
     )
@@ -105,4 +106,5 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
 def _quiet_known_warnings() -> None:
     """Silence the per-fit warnings Lightning emits for this setup, and only those."""
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")  # we log per epoch
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*", category=FutureWarning)

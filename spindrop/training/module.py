@@ -28,8 +28,10 @@ class BNNClassifier(pl.LightningModule):
     """Cross-entropy training of a binary network; latent weights clipped after every step.
 
     Optimiser: Adam (BinaryNet, Courbariaux et al. 2016, trains with Adam) with a cosine
-    schedule from ``lr`` to 0 over all steps. Validation: deterministic pass (sites return
-    their expectation), logged as ``val/acc``.
+    schedule from ``lr`` to 0 over all steps. Logged once per epoch (means over the batches, the
+    training curves of :mod:`spindrop.training.curves`): ``train/loss`` and ``train/acc`` of the
+    training passes (masks sampled), ``val/acc`` and ``val/nll`` (cross-entropy) of a
+    deterministic validation pass (sites return their expectation).
     """
 
     def __init__(self, spec: TrainSpec, in_shape: tuple[int, int, int], num_classes: int) -> None:
@@ -42,11 +44,13 @@ class BNNClassifier(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
-        loss = F.cross_entropy(self(x), y)
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
         if not math.isfinite(loss.item()):
             raise TrainingDiverged(f"training loss is {loss.item()} at epoch {self.current_epoch}, "
                                    f"batch {batch_idx} of {self.spec.label()}; lower the learning rate")
-        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss", loss, on_step=False, on_epoch=True)
+        self.log("train/acc", (logits.argmax(-1) == y).float().mean(), on_step=False, on_epoch=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
@@ -54,7 +58,9 @@ class BNNClassifier(pl.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
-        self.log("val/acc", (self(x).argmax(-1) == y).float().mean(), prog_bar=True)
+        logits = self(x)
+        self.log("val/acc", (logits.argmax(-1) == y).float().mean())
+        self.log("val/nll", F.cross_entropy(logits, y))
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.parameters(), lr=self.spec.lr)
