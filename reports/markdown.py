@@ -12,7 +12,7 @@ from pathlib import Path
 from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims
 from .plots import Plot
 from .results import Results, dataset_name
-from .tables import Table, energy_unit, to_markdown
+from .tables import STALE_MARK, Table, energy_unit, to_markdown
 
 CONVENTIONS = """\
 - **Accuracy** is top-1 of the MC predictive mean p̄ = (1/T) Σ_t p_t; "Det. acc" is one deterministic
@@ -32,7 +32,10 @@ CONVENTIONS = """\
   never measurements.
 - Values are the mean ± sample standard deviation (ddof = 1) over seeds; the std is left out with one
   seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better; the best value of each
-  column is **bold** (nothing is bold where all values are equal)."""
+  column is **bold** (nothing is bold where all values are equal).
+- **—** marks a number that does not exist for that method (the mutual information of a network without
+  dropout is 0 by construction, so its OOD AUROC would only measure tie-breaking; a method without dropout
+  modules has no dropout energy) or that was not measured; it is never bold."""
 
 PAPER = "Ahmed et al., *Spatial-SpinDrop*, arXiv 2306.10185 (IEEE TNANO 2024)"
 
@@ -43,7 +46,7 @@ def _run_lines(res: Results) -> list[str]:
     lines = [
         f"- Profile: `{res.profile}`; MC samples T = {res.mc_samples}; "
         f"dropout probability p = {run.get('p', 'not recorded')}",
-        f"- Hardware preset: `{run.get('hardware_preset', 'not recorded')}`",
+        _preset_line(res, run),
         f"- Git commit: `{run.get('git_commit') or 'not recorded'}`",
         "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"),
         f"- Command: `{run.get('command', 'not recorded')}`; started {run.get('started', '?')}, "
@@ -63,6 +66,27 @@ def _run_lines(res: Results) -> list[str]:
         lines.append("- CIFAR-10 (JPEG copy): the images were JPEG-compressed by the source repository, so "
                      "accuracies are close to, not equal to, those on the original CIFAR-10.")
     return lines
+
+
+def _preset_line(res: Results, run: dict) -> str:
+    """Which numbers a hardware preset priced: only the modelled ones; measured numbers use ideal masks."""
+    presets = res.presets()
+    if not presets:
+        return (f"- Hardware preset of the run: `{run.get('hardware_preset', 'not recorded')}`; no reported "
+                "number depends on it (measured numbers use ideal Bernoulli masks)")
+    used = ", ".join(f"`{name}` ({n} cells)" for name, n in presets.items())
+    return (f"- Hardware preset: {used}; it prices the **modelled** numbers only. **Measured** numbers "
+            "come from networks evaluated with ideal Bernoulli masks (the preset's device model is not applied)")
+
+
+def _stale_lines(res: Results) -> list[str]:
+    stale = res.stale()
+    if not stale:
+        return []
+    return ["## Stale cells", "",
+            f"Kept with `--reuse-stale` although what computed them changed; their rows are marked {STALE_MARK}. "
+            "Rerun without `--reuse-stale` to recompute them.", "",
+            *(f"- `{c.key.label()}`: {', '.join(c.stale)}" for c in stale), ""]
 
 
 def _energy(pj_a: float, pj_b: float) -> tuple[str, str]:
@@ -137,5 +161,5 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
             lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*_claims_lines(claims), *_plot_lines(plots, report_dir), *_failed_lines(res)]
+    lines += [*_claims_lines(claims), *_plot_lines(plots, report_dir), *_stale_lines(res), *_failed_lines(res)]
     return "\n".join(lines)

@@ -197,6 +197,20 @@ class Results:
         """The failed cells of the reported profile."""
         return [c for c in self.cells if c.status != "ok"]
 
+    def stale(self) -> list[Cell]:
+        """The ok cells a run kept although their provenance had changed (``--reuse-stale``)."""
+        return [c for c in self.cells if c.status == "ok" and c.stale]
+
+    def stale_labels(self, suite: str, dataset: str, model: str) -> set[str]:
+        """Row labels of ``suite`` on (dataset, model) with at least one stale cell."""
+        return {self.label(c.key) for c in self._select(suite, dataset, model) if c.stale}
+
+    def presets(self) -> dict[str, int]:
+        """Hardware preset name → number of cells whose numbers were priced with it."""
+        found = Counter((c.provenance.get("preset") or {}).get("name") for c in self.cells)
+        found.pop(None, None)
+        return dict(found)
+
 
 def _rank(order: Sequence[str], name: str) -> tuple[int, str]:
     """Sort key: position in ``order``, names not in it after, by name."""

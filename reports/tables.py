@@ -21,6 +21,8 @@ from rich.text import Text
 from .results import Results, Stat, dataset_name
 
 HIGHER, LOWER = "higher", "lower"
+STALE_MARK = "†"
+"""Marks a row with a cell kept although its provenance changed (``--reuse-stale``)."""
 ARROWS = {HIGHER: "↑", LOWER: "↓", None: ""}
 
 # Direction by the last part of a metric name (hw/energy/* is lower-better as well).
@@ -264,9 +266,10 @@ def _table(res: Results, suite: str, title: str, dataset: str, model: str, colum
         flags = best_flags(column_stats, col.better)
         per_column.append([Entry(s, format_stat(s, col), f) for s, f in zip(column_stats, flags)])
     rows = []
+    stale = res.stale_labels(suite, dataset, model)
     for i, label in enumerate(labels):
         ok, total = counts[label]
-        rows.append(Row(label, tuple(entries[i] for entries in per_column),
+        rows.append(Row(f"{label} {STALE_MARK}" if label in stale else label, tuple(entries[i] for entries in per_column),
                         str(ok) if ok == total else f"{ok} of {total}"))
     return Table(group_of(suite), title, suite, dataset, model, res.kind(suite), tuple(columns), tuple(rows))
 

@@ -30,9 +30,14 @@ DEFAULT_MAX_ROWS = 4096
 
 @dataclass
 class MCOutput:
-    """Per-sample class probabilities ``probs`` of shape (T, B, C) and their summaries."""
+    """Per-sample class probabilities ``probs`` of shape (T, B, C) and their summaries.
+
+    ``stochastic`` is False for a network without dropout sites: its T samples are one pass
+    repeated, so its mutual information is exactly 0 by construction (not computed).
+    """
 
     probs: Tensor
+    stochastic: bool = True
 
     @property
     def mean(self) -> Tensor:
@@ -46,7 +51,10 @@ class MCOutput:
 
     @property
     def mutual_info(self) -> Tensor:
-        """Mutual information H[p̄] − (1/T) Σ_t H[p_t] (epistemic), shape (B,)."""
+        """Mutual information H[p̄] − (1/T) Σ_t H[p_t] (epistemic), shape (B,); exactly 0 for a
+        non-stochastic network (computing it would give float rounding noise)."""
+        if not self.stochastic:
+            return torch.zeros(self.probs.shape[1], dtype=self.probs.dtype, device=self.probs.device)
         return mutual_information(self.probs)
 
     @property
@@ -107,7 +115,7 @@ def mc_predict(model: nn.Module, x: Tensor, T: int = 20, mode: Mode = DEFAULT_MO
     try:
         with nullcontext() if seed is None else _seeded(seed, x.device):
             if not sites(model):
-                return MCOutput(model(x).softmax(-1).float().unsqueeze(0).expand(T, -1, -1))
+                return MCOutput(model(x).softmax(-1).float().unsqueeze(0).expand(T, -1, -1), stochastic=False)
             prefix, rest = split_prefix(model) if reuse_prefix else (nn.Sequential(), model)
             h = prefix(x)
             if mode == "loop":
@@ -134,9 +142,10 @@ def mc_predict_loader(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]
     ``kwargs`` go to :func:`mc_predict`; with a ``seed``, batch i uses ``seed + i``.
     """
     seed = kwargs.pop("seed", None)
-    probs, labels = [], []
+    probs, labels, stochastic = [], [], False
     for i, (x, y) in enumerate(batches):
         out = mc_predict(model, x.to(device), T, seed=None if seed is None else seed + i, **kwargs)
+        stochastic |= out.stochastic
         probs.append(out.probs.cpu())
         labels.append(y.cpu())
-    return MCOutput(torch.cat(probs, 1)), torch.cat(labels)
+    return MCOutput(torch.cat(probs, 1), stochastic=stochastic), torch.cat(labels)

@@ -34,16 +34,32 @@ class Target:
 
 @dataclass
 class SuiteResult:
-    metrics: dict[str, float]
+    """Namespaced metrics (None: not applicable to this method, shown as "—") and plot data."""
+
+    metrics: dict[str, float | None]
     extras: dict = field(default_factory=dict)
 
 
+MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer")
+"""What a measured cell's numbers depend on (see :mod:`suites.provenance`)."""
+MODELLED_PROVENANCE = ("code", "method_params", "preset")
+"""What a cost-model cell's numbers depend on: no training, no data, the hardware preset."""
+
+
 class Suite:
+    """A measurement. ``provenance`` names what its numbers depend on besides the cell's key
+    (target, suite, profile name, T); a stored cell whose provenance differs is stale."""
+
     name: ClassVar[str]
     group: ClassVar[str]
     kind: ClassVar[str]
     needs_training: ClassVar[bool] = True
+    provenance: ClassVar[tuple[str, ...]] = MEASURED_PROVENANCE
     summary: ClassVar[str] = ""
+
+    def data_sources(self, dataset: str) -> tuple[str, ...]:
+        """Registered datasets whose files this suite reads for in-distribution ``dataset``."""
+        return (dataset,) if self.needs_training else ()
 
     def run(self, bench: "Workbench", target: Target) -> SuiteResult:
         raise NotImplementedError

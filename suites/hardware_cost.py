@@ -5,7 +5,7 @@ Neither needs a trained network: the cost comes from the model's layers and inpu
 """
 from __future__ import annotations
 
-from .base import Suite, SuiteResult, Target, register_suite
+from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
 from .store import MODELLED
 
 PJ = 1e12
@@ -15,6 +15,7 @@ class _CostSuite(Suite):
     group = "Hardware"
     kind = MODELLED
     needs_training = False
+    provenance = MODELLED_PROVENANCE
 
 
 @register_suite
@@ -38,8 +39,11 @@ class EnergySuite(_CostSuite):
     summary = "energy per image for T MC samples: crossbar, sense amps, dropout modules (modelled)"
 
     def run(self, bench, target: Target) -> SuiteResult:
-        e = bench.cost(target).energy
+        report = bench.cost(target)
+        e = report.energy
         parts = {"crossbar_read": e.crossbar_read, "sense_amp": e.sense_amp,
                  "dropout_write": e.dropout_write, "dropout_read": e.dropout_read,
                  "dropout_reset": e.dropout_reset, "dropout": e.dropout, "total": e.total}
-        return SuiteResult({f"hw/energy/{k}_pJ": v * PJ for k, v in parts.items()})
+        # A method without dropout modules has no dropout energy: not applicable, not 0 pJ.
+        return SuiteResult({f"hw/energy/{k}_pJ": None if report.modules == 0 and k.startswith("dropout")
+                            else v * PJ for k, v in parts.items()})

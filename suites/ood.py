@@ -6,13 +6,14 @@ import math
 
 import torch
 
-from spindrop.data import ood_sets
+from spindrop.data.shift import ood_source_datasets, ood_sets
 from spindrop.metrics import evaluate_ood, ood_scores
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
 
 HIST_BINS = 30
+EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)
 
 
 @register_suite
@@ -31,10 +32,15 @@ class OODSuite(Suite):
         metrics: dict[str, float] = {}
         sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset, seed=0)
         for name, images in sets.items():
-            out = bench.predict(target, images)
+            out = bench.predict(target, images, f"ood/{name}")
             metrics.update(evaluate_ood(id_scores, ood_scores(out.probs), name))
             hist[name] = _hist(out.entropy, edges)
+        if not test.stochastic:  # MI is identically 0: its AUROC etc. would be tie-breaking artefacts
+            metrics = {k: None if f"/{EPISTEMIC}/" in k else v for k, v in metrics.items()}
         return SuiteResult(metrics, {"entropy_hist": hist})
+
+    def data_sources(self, dataset: str) -> tuple[str, ...]:
+        return (dataset, *ood_source_datasets(dataset))
 
 
 def _hist(values: torch.Tensor, edges: torch.Tensor) -> list[int]:

@@ -1,37 +1,42 @@
 """The runner: ``python -m suites.run --all`` measures every registered method with every suite.
 
 Each finished cell (suite × dataset × model × method × seed) goes to the result store at
-once; a rerun skips finished cells and retries failed ones; a failed cell is recorded with
-its error and the others go on. Exit status: 0 all cells ok, 1 some cell failed, 2 bad input,
-130 interrupted (finished cells kept).
+once with its provenance; a rerun skips finished cells whose provenance still matches, and
+recomputes failed and stale ones (saying why they were stale); a failed cell is recorded with
+its error and the others go on. One run at a time holds the output folder. Exit status: 0 all
+cells ok, 1 some cell failed, 2 bad input, 130 interrupted (finished cells kept).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 import hardware
 import spindrop
-from spindrop.data import DataError, dataset_info, list_datasets, resolve_data_root, verify_dataset
+from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
 from spindrop.models import MODELS, list_models
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
 from .base import SUITES, Target, get_suite, list_suites
+from .lock import FolderBusy, output_lock
 from .progress import TrainingBar, make_console, make_progress
-from .store import Cell, CellKey, ResultStore
+from .store import Cell, CellKey, ResultStore, State
 from .workbench import Workbench
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -81,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--data-root", help="folder with the datasets (default: $SPINDROP_DATA_ROOT or ../shared/datasets)")
     io.add_argument("--out", default="runs", help="output folder: checkpoints, result store, report (default: runs)")
     io.add_argument("--no-report", action="store_true", help="do not render the report at the end")
+    io.add_argument("--reuse-stale", action="store_true",
+                    help="keep finished cells whose code, preset, parameters, profile or data changed "
+                         "since they were computed (the report marks them) instead of recomputing them")
     lt = ap.add_argument_group("Lightning (passed to pytorch_lightning.Trainer)")
     lt.add_argument("--accelerator", default="cpu", help="cpu, gpu, auto, ... (default: cpu)")
     lt.add_argument("--devices", default="1", help="number of devices or 'auto' (default: 1)")
@@ -99,13 +107,14 @@ class Plan:
     p: float
     preset: str
     options: TrainerOptions
+    reuse_stale: bool = False
 
 
 def _method_params(name: str, p: float) -> tuple[tuple[str, object], ...]:
     cls = method_class(name)
     fields = getattr(cls.Config, "__dataclass_fields__", {})
     params = {"p": p} if "p" in fields else {}
-    get_method(name, **params)  # validates (p outside [0, 1) raises ValueError)
+    get_method(name, **params)  # validates (p outside [0, 1) raises ValueError, a wrong type TypeError)
     return tuple(sorted(params.items()))
 
 
@@ -148,8 +157,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
         raise UsageError(f"--p {p} is outside [0, 1): pass e.g. --p 0.2")
     try:
         params = {m: _method_params(m, p) for m in methods}
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
+    _check_accelerator(args.accelerator)
     if args.preset not in hardware.list_presets():
         raise UsageError(spindrop.naming.unknown_name("hardware preset", args.preset, hardware.list_presets()))
     try:
@@ -166,8 +176,46 @@ def make_plan(args: argparse.Namespace) -> Plan:
                for d in datasets for model in (args.models or [profile.plan(d).model])
                for m in methods for seed in seeds]
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
-    return Plan(profile, suites, targets, out, data_root, args.mc_samples or profile.eval.mc_samples, p,
-                args.preset, TrainerOptions(args.accelerator, devices, args.strategy))
+    mc_samples = args.mc_samples or profile.eval.mc_samples
+    if any(SUITES[s].needs_training for s in suites):
+        _check_mc_memory(mc_samples, profile, datasets, data_root)
+    return Plan(profile, suites, targets, out, data_root, mc_samples, p, args.preset,
+                TrainerOptions(args.accelerator, devices, args.strategy), args.reuse_stale)
+
+
+def _check_accelerator(accelerator: str) -> None:
+    """Refuse a GPU accelerator on a machine without one before anything is loaded."""
+    found = {"gpu": torch.cuda.is_available, "cuda": torch.cuda.is_available,
+             "mps": torch.backends.mps.is_available}.get(accelerator.lower())
+    if found is not None and not found():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise UsageError(f"--accelerator {accelerator}: no such device on this machine (torch "
+                         f"{torch.__version__}, {build}, sees none); pass --accelerator cpu")
+
+
+MC_MEMORY_FRACTION = 0.25
+"""At most this share of the machine's memory may hold one set's MC probabilities (T·N·C float32)."""
+
+
+def _memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_mc_memory(T: int, profile: Profile, datasets: list[str], data_root: Path) -> None:
+    """Refuse a T whose MC probabilities (T × images × classes float32, held for one evaluated
+    set at a time) would not fit in a quarter of the machine's memory."""
+    budget = int(_memory_bytes() * MC_MEMORY_FRACTION)
+    for dataset in datasets:
+        plan, info = profile.evaluation(dataset), dataset_info(dataset)
+        sizes = [plan.test_subset, plan.ood_subset, plan.shift_subset]
+        n = max(s if s is not None else len(load_split(dataset, "test", data_root)) for s in sizes)
+        need = T * n * info.num_classes * 4
+        if need > budget:
+            fit = budget // (n * info.num_classes * 4)
+            raise UsageError(f"--mc-samples {T} needs {need / 2**30:,.1f} GiB to hold the MC probabilities of "
+                             f"{n:,} {dataset} images × {info.num_classes} classes (T·N·C·4 bytes), more than "
+                             f"{MC_MEMORY_FRACTION:.0%} of this machine's {_memory_bytes() / 2**30:.0f} GiB; "
+                             f"pass --mc-samples {fit} or fewer")
 
 
 def list_everything(console: Console) -> None:
@@ -188,9 +236,10 @@ def list_everything(console: Console) -> None:
 
 
 def _git_commit() -> str | None:
+    """The checkout's commit, with ``-dirty`` when tracked files differ from it (None outside git)."""
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).resolve().parent).stdout.strip() or None
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -204,24 +253,63 @@ def _versions() -> dict[str, str]:
             "spindrop": spindrop.__version__}
 
 
-def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
-    """Run every unfinished cell; returns (done now, skipped, failed)."""
+@dataclass
+class Tally:
+    """What a run did: cells computed, skipped (finished), failed; stale cells recomputed and
+    their reasons; stale cells kept (``--reuse-stale``)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    stale: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    kept_stale: int = 0
+
+    def summary(self, seconds: float) -> str:
+        line = f"{self.done} cells computed, {self.skipped} already finished, {self.failed} failed in {seconds:.0f} s"
+        if self.stale:
+            why = ", ".join(f"{reason}: {n}" for reason, n in self.reasons.most_common())
+            line += f"; {self.stale} of them recomputed because stale ({why})"
+        if self.kept_stale:
+            line += f"; {self.kept_stale} stale cells kept (--reuse-stale; marked in the report)"
+        return line
+
+
+def execute(plan: Plan, console: Console) -> Tally:
+    """Run every unfinished or stale cell (keeping stale ones with ``plan.reuse_stale``)."""
     store = ResultStore(plan.out)
-    cells = [(target, suite, CellKey.of(suite, target, plan.profile.name, plan.mc_samples))
-             for target in plan.targets for suite in plan.suites]
-    todo = [c for c in cells if not store.done(c[2])]
+    commit = _git_commit()
     failures: dict[Target, str] = {}
-    done = failed = 0
+    tally = Tally()
     current = {"label": ""}
     watch = _InterruptWatch()
     with make_progress(console) as progress:
         bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples,
                           callbacks=lambda: [TrainingBar(progress, current["label"]), watch], preset=plan.preset)
+        todo = []
+        for target in plan.targets:
+            for suite_name in plan.suites:
+                suite = get_suite(suite_name)
+                key = CellKey.of(suite_name, target, plan.profile.name, plan.mc_samples)
+                provenance = bench.provenance(suite, target)
+                state, cell, reasons = store.state(key, provenance)
+                if state is State.DONE:
+                    if cell.stale:  # its provenance matches again: no longer stale
+                        store.put(Cell(**{**cell.__dict__, "stale": []}))
+                    tally.skipped += 1
+                elif state is State.STALE and plan.reuse_stale:
+                    if cell.stale != reasons:
+                        store.put(Cell(**{**cell.__dict__, "stale": reasons}))
+                    tally.skipped += 1
+                    tally.kept_stale += 1
+                else:
+                    tally.stale += bool(reasons)
+                    tally.reasons.update(reasons)
+                    todo.append((target, suite, key, provenance))
         overall = progress.add_task("cells", total=len(todo))
-        for target, suite_name, key in todo:
-            suite = get_suite(suite_name)
+        for target, suite, key, provenance in todo:
             current["label"] = f"{target.dataset}/{target.model} {target.method} seed {target.seed}"
-            progress.update(overall, description=f"{suite_name}: {current['label']}")
+            progress.update(overall, description=f"{suite.name}: {current['label']}")
             start = time.perf_counter()
             error = failures.get(target) if suite.needs_training else None
             if error is None:
@@ -238,19 +326,31 @@ def execute(plan: Plan, console: Console) -> tuple[int, int, int]:
             seconds = time.perf_counter() - start
             if error is None:
                 store.put(Cell(key, "ok", result.metrics, {k: suite.kind for k in result.metrics},
-                               result.extras, None, seconds))
-                done += 1
+                               result.extras, None, seconds, provenance, commit))
+                tally.done += 1
             else:
-                store.put(Cell(key, "failed", error=error, seconds=seconds))
+                store.put(Cell(key, "failed", error=error, seconds=seconds, provenance=provenance, git_commit=commit))
                 console.print(f"[red]failed[/] {escape(key.label())}: {escape(error)}")
-                failed += 1
+                tally.failed += 1
             progress.advance(overall)
-    return done, len(cells) - len(todo), failed
+    return tally
+
+
+class _ConsoleWarnings(logging.Handler):
+    """Shows the cache's warnings (unreadable cells or checkpoints: recomputed) on the console."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.WARNING)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(f"[yellow]warning[/]: {escape(record.getMessage())}")
 
 
 def main(argv: list[str] | None = None) -> int:
     console = make_console()
     args = build_parser().parse_args(argv)
+    command = " ".join(["python -m suites.run", *(argv if argv is not None else sys.argv[1:])])
     try:
         if args.list:
             for module in args.plugin:
@@ -258,31 +358,42 @@ def main(argv: list[str] | None = None) -> int:
             list_everything(console)
             return EXIT_OK
         plan = make_plan(args)
-    except (UsageError, PluginError) as exc:
+        with output_lock(plan.out, command):
+            return _run(plan, args, console, command)
+    except (UsageError, PluginError, FolderBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str) -> int:
     store = ResultStore(plan.out)
     info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
             "hardware_preset": plan.preset, "versions": _versions(), "git_commit": _git_commit(),
-            "command": " ".join(["python -m suites.run", *(argv if argv is not None else sys.argv[1:])]), "started": datetime.now(timezone.utc).isoformat(),
-            "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites}
+            "command": command, "started": datetime.now(timezone.utc).isoformat(),
+            "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites,
+            "reuse_stale": plan.reuse_stale}
+    cache_log = logging.getLogger("spindrop.cache")
+    handler = _ConsoleWarnings(console)
+    cache_log.addHandler(handler)
     start = time.perf_counter()
     try:
-        done, skipped, failed = execute(plan, console)
+        tally = execute(plan, console)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: finished cells are kept in {store.root}; rerun to resume")
         return EXIT_INTERRUPTED
+    finally:
+        cache_log.removeHandler(handler)
     info.update(finished=datetime.now(timezone.utc).isoformat(), seconds=time.perf_counter() - start,
-                cells_done=done, cells_skipped=skipped, cells_failed=failed)
+                cells_done=tally.done, cells_skipped=tally.skipped, cells_failed=tally.failed,
+                cells_stale=tally.stale, stale_reasons=dict(tally.reasons), cells_kept_stale=tally.kept_stale)
     store.record_run(info)
     csv = store.export()
-    console.print(f"{done} cells computed, {skipped} already finished, {failed} failed "
-                  f"in {info['seconds']:.0f} s; every number: {csv}")
+    console.print(f"{tally.summary(info['seconds'])}; every number: {csv}")
     if not args.no_report:
         from reports import render
         report = render(plan.out, console=console)
         console.print(f"[bold green]report[/]: {report}")
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if tally.failed else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -21,6 +21,6 @@ class ShiftSuite(Suite):
         for name in list_corruptions():
             for severity in bench.profile.evaluation(target.dataset).severities:
                 shifted = corrupt(images, name, severity, seed=0)
-                out = bench.predict(target, shifted)
+                out = bench.predict(target, shifted, f"shift/{name}/{severity}")
                 metrics.update(evaluate_shift(out.mean, labels, name, severity))
         return SuiteResult(metrics)

@@ -7,20 +7,27 @@ Layout under the output folder::
     results/results.csv                   every number, long format (re-written after a run)
 
 A cell is written the moment it finishes (temp file + ``os.replace``), so a killed run
-loses nothing that was finished and a rerun skips every cell already ``ok``; failed cells
-are retried.
+loses nothing that was finished and a rerun skips every cell already ``ok`` whose provenance
+(:mod:`suites.provenance`) still matches; failed and stale cells are recomputed. A cell file
+that cannot be read (truncated or edited by hand) is a missing cell: a warning is logged and it
+is recomputed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import pandas as pd
 
 from .base import Target
+from .provenance import stale_reasons
+
+log = logging.getLogger("spindrop.cache")
 
 MEASURED = "measured"
 MODELLED = "modelled"
@@ -51,16 +58,21 @@ class CellKey(Target):
 
 @dataclass
 class Cell:
-    """A finished cell: its key, status, metrics (name → value), each metric's kind
-    (measured/modelled), plot data (``extras``) and timing."""
+    """A finished cell: its key, status, metrics (name → value; None = not applicable), each
+    metric's kind (measured/modelled), plot data (``extras``), timing, and where it came from:
+    ``provenance`` (compared on every run), the ``git_commit`` of the code that computed it, and
+    ``stale`` (the reasons, when a run kept it although its provenance no longer matched)."""
 
     key: CellKey
     status: str
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | None] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    provenance: dict = field(default_factory=dict)
+    git_commit: str | None = None
+    stale: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -72,6 +84,15 @@ class Cell:
         key = dict(d["key"])
         key["params"] = tuple(sorted(key["params"].items()))
         return cls(**{**d, "key": CellKey(**key)})
+
+
+class State(Enum):
+    """A cell's state in the store with respect to the current provenance."""
+
+    MISSING = "missing"
+    DONE = "done"
+    STALE = "stale"
+    FAILED = "failed"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -95,22 +116,36 @@ class ResultStore:
     def _path(self, key: CellKey) -> Path:
         return self.root / "cells" / key.suite / f"{key.id}.json"
 
+    @staticmethod
+    def _read(path: Path) -> Cell | None:
+        """The cell in ``path``; None (and a warning) if it cannot be read."""
+        try:
+            return Cell.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("result cell %s is unreadable (%s); treating it as missing", path, type(exc).__name__)
+            return None
+
     def get(self, key: CellKey) -> Cell | None:
         path = self._path(key)
-        if not path.exists():
-            return None
-        return Cell.from_json(json.loads(path.read_text()))
+        return self._read(path) if path.exists() else None
 
-    def done(self, key: CellKey) -> bool:
+    def state(self, key: CellKey, provenance: dict) -> tuple[State, Cell | None, list[str]]:
+        """(state, stored cell, stale reasons) of ``key`` against the current ``provenance``."""
         cell = self.get(key)
-        return cell is not None and cell.status == "ok"
+        if cell is None:
+            return State.MISSING, None, []
+        if cell.status != "ok":
+            return State.FAILED, cell, []
+        reasons = stale_reasons(cell.provenance, provenance)
+        return (State.STALE if reasons else State.DONE), cell, reasons
 
     def put(self, cell: Cell) -> None:
         atomic_write_text(self._path(cell.key), json.dumps(cell.to_json(), indent=1, default=float))
 
     def cells(self) -> list[Cell]:
-        return [Cell.from_json(json.loads(p.read_text()))
-                for p in sorted((self.root / "cells").glob("*/*.json"))]
+        """Every readable cell (an unreadable one is skipped with a warning)."""
+        read = (self._read(p) for p in sorted((self.root / "cells").glob("*/*.json")))
+        return [c for c in read if c is not None]
 
     def frame(self) -> pd.DataFrame:
         """Every number in long format: one row per (cell, metric)."""
@@ -119,13 +154,14 @@ class ResultStore:
             base = {"suite": cell.key.suite, **{k: v for k, v in asdict(cell.key).items() if k != "params"}}
             base["params"] = ",".join(f"{k}={v}" for k, v in cell.key.params)
             base["status"] = cell.status
+            base.update(provenance_columns(cell))
             if cell.status != "ok":
                 rows.append({**base, "metric": None, "value": float("nan"), "kind": None,
                              "error": cell.error})
                 continue
             for name, value in cell.metrics.items():
-                rows.append({**base, "metric": name, "value": value, "kind": cell.kinds.get(name),
-                             "error": None})
+                rows.append({**base, "metric": name, "value": float("nan") if value is None else value,
+                             "kind": cell.kinds.get(name), "error": None})
         return pd.DataFrame(rows)
 
     def read_metadata(self) -> dict:
@@ -143,3 +179,12 @@ class ResultStore:
         frame = self.frame()
         atomic_write_text(path, frame.to_csv(index=False))
         return path
+
+
+def provenance_columns(cell: Cell) -> dict[str, object]:
+    """The columns of ``results.csv`` that trace a row to what produced it."""
+    prov = cell.provenance
+    preset = prov.get("preset") or {}
+    return {"method_params": json.dumps(prov["method_params"], sort_keys=True) if "method_params" in prov else None,
+            "preset": preset.get("name"), "code": prov.get("code"), "data": prov.get("data"),
+            "git_commit": cell.git_commit, "stale": "; ".join(cell.stale) or None}

@@ -5,23 +5,34 @@ whose cells are all finished loads no data and trains nothing.
 """
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from hardware import CostReport, cost
+from hardware import CostReport, cost, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
-from spindrop.data import SpinDataModule, dataset_info, load_split
+from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split
+from spindrop.fingerprint import digest
 from spindrop.mc import MCOutput, mc_predict
 from spindrop.methods.base import HardwarePlan
 from spindrop.registry import get_method
 from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, build_network, train
+from spindrop.training.fit import fingerprinted
 
-from .base import Target
+from .base import Suite, Target
+from .provenance import cell_code_fingerprint, json_value
 
 EVAL_BATCH = 500
+
+
+def mask_seed(seed: int, set_name: str, offset: int) -> int:
+    """Seed of the MC masks of one evaluation batch: the target's seed, the set's name (CRC-32)
+    and the batch's offset, so two sets never share masks row by row."""
+    return (seed * 1_000_003 + zlib.crc32(set_name.encode()) * 65_537 + offset) % (1 << 63)
 
 
 def seeded_subset(n_total: int, n: int | None, seed: int) -> Tensor | None:
@@ -49,6 +60,7 @@ class Workbench:
         self._data: dict[str, SpinDataModule] = {}
         self._test_preds: dict[Target, MCOutput] = {}
         self._test: dict[str, tuple[Tensor, Tensor]] = {}
+        self._code_fingerprints: dict[tuple[str, type[Suite]], str] = {}
 
     @property
     def device(self) -> torch.device:
@@ -56,12 +68,32 @@ class Workbench:
         return torch.device("cuda" if gpu else "cpu")
 
     def spec(self, target: Target) -> TrainSpec:
+        """The training spec of ``target`` with its provenance fingerprints (the checkpoint key)."""
         plan = self.profile.plan(target.dataset)
-        return TrainSpec(dataset=target.dataset, model=target.model, width=target.width,
-                         method=target.method, method_params=target.method_params,
-                         epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
-                         train_subset=plan.train_subset, val_size=self.profile.val_size,
-                         augment=plan.augment, seed=target.seed)
+        return fingerprinted(TrainSpec(dataset=target.dataset, model=target.model, width=target.width,
+                                       method=target.method, method_params=target.method_params,
+                                       epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
+                                       train_subset=plan.train_subset, val_size=self.profile.val_size,
+                                       augment=plan.augment, seed=target.seed),
+                             self.data_root, self.options)
+
+    def provenance(self, suite: Suite, target: Target) -> dict:
+        """The provenance components ``suite`` declares, for ``target`` (see suites.provenance)."""
+        components = {
+            "code": lambda: self._code(target.method, type(suite)),
+            "method_params": lambda: get_method(target.method, **target.method_params).params(),
+            "profile": lambda: digest(asdict(self.profile.plan(target.dataset)),
+                                      asdict(self.profile.evaluation(target.dataset)), self.profile.val_size),
+            "data": lambda: dataset_fingerprint(suite.data_sources(target.dataset), self.data_root),
+            "trainer": lambda: digest(asdict(self.options)),
+            "preset": lambda: {"name": self.preset, "values": digest(asdict(get_preset(self.preset)))},
+        }
+        return json_value({name: components[name]() for name in suite.provenance})
+
+    def _code(self, method: str, suite: type[Suite]) -> str:
+        if (method, suite) not in self._code_fingerprints:  # sources do not change during a run
+            self._code_fingerprints[method, suite] = cell_code_fingerprint(method, suite)
+        return self._code_fingerprints[method, suite]
 
     def has_trained(self, target: Target) -> bool:
         return target in self._trained
@@ -87,19 +119,20 @@ class Workbench:
         return self._test[dataset]
 
     @torch.no_grad()
-    def predict(self, target: Target, images: Tensor) -> MCOutput:
-        """T MC samples of the target's network on uint8 ``images`` (seeded per batch)."""
+    def predict(self, target: Target, images: Tensor, set_name: str) -> MCOutput:
+        """T MC samples of the target's network on uint8 ``images`` of the set ``set_name``
+        (masks seeded per set and batch: :func:`mask_seed`)."""
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
-        parts = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
-                            seed=target.seed * 1_000_003 + i).probs.cpu()
-                 for i in range(0, len(images), EVAL_BATCH)]
-        return MCOutput(torch.cat(parts, 1))
+        outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
+                           seed=mask_seed(target.seed, set_name, i))
+                for i in range(0, len(images), EVAL_BATCH)]
+        return MCOutput(torch.cat([o.probs.cpu() for o in outs], 1), stochastic=outs[0].stochastic)
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
         images, labels = self.test_set(target.dataset)
         if target not in self._test_preds:  # shared by the accuracy, calibration and ood suites
-            self._test_preds[target] = self.predict(target, images)
+            self._test_preds[target] = self.predict(target, images, "test")
         return self._test_preds[target], labels
 
     @torch.no_grad()

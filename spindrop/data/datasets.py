@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .checksums import verify_file
+from .checksums import file_sha256, read_sums, verify_file
 from .errors import DataError
 from .root import atomic_write, resolve_cache_dir, resolve_data_root
 
@@ -120,6 +120,19 @@ def source_key(name: str, split: str, root: str | Path | None = None) -> str:
     lines = [f"{rel} {verify_file(data_root, rel, hint)}" for rel in info.sources[split]]
     lines.append(f"v{CACHE_VERSION}")
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def dataset_fingerprint(names: Iterable[str], root: str | Path | None = None) -> str:
+    """16 hex digits identifying the files of the datasets ``names`` (every split): their lines in
+    ``<root>/SHA256SUMS`` (no file is read), or their sha256 where SHA256SUMS does not list them.
+
+    A replaced data file changes it, so results computed from the old file become stale.
+    """
+    data_root = resolve_data_root(root)
+    sums = read_sums(data_root)
+    entries = sorted({(rel, sums.get(rel) or file_sha256(data_root / rel))
+                      for name in set(names) for files in dataset_info(name).sources.values() for rel in files})
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
 def verify_dataset(name: str, root: str | Path | None = None) -> None:

@@ -64,6 +64,17 @@ def pad_to_rgb32(images: Tensor) -> Tensor:
     return F.pad(images, (2, 2, 2, 2)).expand(-1, 3, -1, -1).contiguous()
 
 
+# The registered dataset each real OOD set is drawn from (the noise sets read no file).
+OOD_SOURCES: dict[str, str] = {"tinyimagenet32": "tinyimagenet32", "tinyimagenet32_far": "tinyimagenet32",
+                               "mnist32": "mnist", "fashion_mnist32": "fashion_mnist",
+                               "mnist": "mnist", "fashion_mnist": "fashion_mnist"}
+
+
+def ood_source_datasets(id_name: str) -> tuple[str, ...]:
+    """The registered datasets whose files the OOD sets of ``id_name`` read."""
+    return tuple(dict.fromkeys(OOD_SOURCES[s] for s in OOD_SETS.get(id_name, ()) if s in OOD_SOURCES))
+
+
 def _real_set(source: str, root: Path | str | None, n: int | None, gen: torch.Generator) -> Tensor:
     if source == "tinyimagenet32":
         images = load_tinyimagenet32(root).images

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ..binary import BinaryLayer, binary_layers
 from ..geometry import LayerGeometry, trace_geometry
+from .params import check_param_types
 
 MaskSampler = Callable[[tuple[int, ...], tuple[int, ...], float, torch.device], Tensor]
 """``sampler(shape, module_dims, p, device) -> keep`` (bool tensor of ``shape``).
@@ -162,7 +163,7 @@ class Method:
         if unknown:
             raise ValueError(f"method '{self.name}' has no parameter(s) {unknown}; "
                              f"its parameters are {sorted(known) or 'none'}")
-        self.config = self.Config(**params)
+        self.config = self.Config(**check_param_types(self.name, self.Config, params))
 
     def params(self) -> dict[str, object]:
         """Parameters by name, as they appear in results."""

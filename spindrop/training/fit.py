@@ -2,7 +2,10 @@
 
 Checkpoints live at ``<out>/checkpoints/<spec.key()>.pt`` (state dict + spec + training
 facts) and are written atomically, so asking for the same configuration again loads the
-weights instead of retraining.
+weights instead of retraining. The key covers the recipe, the training code, the data files and
+the trainer options (:func:`fingerprinted`); a checkpoint that cannot be read (truncated, zero
+bytes, not a checkpoint of this network) is a cache miss: a warning is logged and the network
+is retrained.
 """
 from __future__ import annotations
 
@@ -17,10 +20,13 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from ..data import SpinDataModule, dataset_info
+from ..data import SpinDataModule, dataset_fingerprint, dataset_info
+from ..fingerprint import digest
 from .curves import csv_logger
 from .module import BNNClassifier, build_network
-from .spec import TrainSpec
+from .spec import TrainSpec, training_code_fingerprint
+
+log = logging.getLogger("spindrop.cache")
 
 
 @dataclass
@@ -43,28 +49,54 @@ class TrainerOptions:
     strategy: str = "auto"
 
 
+def fingerprinted(spec: TrainSpec, data_root: str | Path | None = None,
+                  options: TrainerOptions = TrainerOptions()) -> TrainSpec:
+    """``spec`` with its provenance fingerprints: training code, data files, trainer options.
+
+    Trainer options are keyed because they change the weights: devices × batch size is the
+    effective batch under data parallelism, and the accelerator changes the arithmetic.
+    """
+    return spec.with_fingerprints(code=training_code_fingerprint(spec.method),
+                                  data=dataset_fingerprint([spec.dataset], data_root),
+                                  trainer=digest(asdict(options)))
+
+
 def checkpoint_path(out: Path, spec: TrainSpec) -> Path:
     return Path(out) / "checkpoints" / f"{spec.key()}.pt"
 
 
 def _atomic_save(obj: object, path: Path) -> None:
+    """Write through a temp file and a rename; temp files of this path left by a killed writer
+    (one writer per checkpoint at a time: the runner locks its output folder) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stray in path.parent.glob(f"{path.name}.tmp*"):
+        stray.unlink(missing_ok=True)
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_trained(spec: TrainSpec, out: Path) -> Trained | None:
-    """The checkpointed network of ``spec``, or None if it was never trained."""
+    """The checkpointed network of ``spec``, or None if it was never trained or its checkpoint
+    cannot be read (then a warning is logged: the caller retrains)."""
     path = checkpoint_path(out, spec)
     if not path.exists():
         return None
-    blob = torch.load(path, map_location="cpu", weights_only=False)
     info = dataset_info(spec.dataset)
     model = build_network(spec, info.shape, info.num_classes)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(blob["state_dict"])
+        seconds = float(blob["train_seconds"])
+    except Exception as exc:  # any unreadable checkpoint is a miss, whatever the reader raised
+        log.warning("checkpoint %s is unreadable (%s: %s); retraining %s",
+                    path, type(exc).__name__, str(exc)[:120], spec.label())
+        return None
     model.eval()
-    return Trained(spec, model, path, True, blob["train_seconds"])
+    return Trained(spec, model, path, True, seconds)
 
 
 def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
@@ -73,6 +105,8 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
 
     ``callbacks`` are Lightning callbacks (e.g. the runner's progress bar).
     """
+    if not spec.fingerprints:
+        spec = fingerprinted(spec, data_root, options)
     reused = load_trained(spec, out)
     if reused is not None:
         return reused
@@ -98,9 +132,19 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
     path = checkpoint_path(out, spec)
     _atomic_save({"state_dict": model.state_dict(), "spec": asdict(spec), "train_seconds": seconds,
                   "val_acc": float(trainer.callback_metrics.get("val/acc", float("nan")))}, path)
-    path.with_suffix(".json").write_text(json.dumps({"spec": asdict(spec), "key": spec.key(),
-                                                     "train_seconds": seconds}, indent=2))
+    _atomic_write_text(path.with_suffix(".json"), json.dumps(
+        {"spec": asdict(spec), "resolved_params": spec.resolved_params(), "key": spec.key(),
+         "train_seconds": seconds}, indent=2, default=str))
     return Trained(spec, model, path, False, seconds)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _quiet_known_warnings() -> None:

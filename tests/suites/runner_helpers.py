@@ -68,3 +68,9 @@ def wait_for(condition: Callable[[], object], proc: subprocess.Popen, timeout: f
             return value
         time.sleep(interval)
     return condition()
+
+
+def finished(store, key) -> bool:
+    """Whether the store holds ``key`` as an ok cell (whatever its provenance)."""
+    cell = store.get(key)
+    return cell is not None and cell.status == "ok"

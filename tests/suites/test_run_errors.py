@@ -7,8 +7,9 @@ import sys
 import uuid
 
 import pytest
+import torch
 
-from runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, run_cli, tree
+from runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, finished, run_cli, tree
 from suites.run import EXIT_OK, EXIT_USAGE, main
 from suites.store import Cell, CellKey, ResultStore
 
@@ -69,12 +70,19 @@ CASES = {
     "missing-data-root": (replaced("--data-root", "/nonexistent/spindrop-data"),
                           ["/nonexistent/spindrop-data", "is not a folder", "--data-root", "SPINDROP_DATA_ROOT"]),
     "mc-samples-0": (replaced("--mc-samples", "0"), ["--mc-samples 0", ">= 1"]),
+    "mc-samples-beyond-memory": (replaced("--mc-samples", "1000000000"),
+                                 ["--mc-samples 1000000000 needs", "GiB", "T·N·C·4 bytes", "pass --mc-samples"]),
     "no-action": ([*SMOKE, "--methods", "spatial"], ["nothing to run", "--all", "--suite"]),
     "plugin-not-found": (replaced("--plugin", "no_such_module_xyz"),
                          ["plugin 'no_such_module_xyz'", "ModuleNotFoundError", "installed or on PYTHONPATH"]),
     "list-plugin-not-found": (["--list", "--plugin", "no_such_module_xyz"],
                               ["plugin 'no_such_module_xyz'", "ModuleNotFoundError", "PYTHONPATH"]),
 }
+
+
+if not torch.cuda.is_available():
+    CASES["gpu-without-gpu"] = (replaced("--accelerator", "gpu"),
+                                ["--accelerator gpu", "no such device on this machine", "--accelerator cpu"])
 
 
 def assert_usage_error(rc: int, captured, expected: list[str]) -> str:
@@ -96,7 +104,7 @@ def test_bad_input_exits_2_with_one_line_and_keeps_the_store(case, finished_stor
     rc = main([*argv, "--out", str(finished_store)])
     assert_usage_error(rc, capsys.readouterr(), expected)
     assert tree(finished_store) == before  # nothing lost, nothing added
-    assert ResultStore(finished_store).done(FINISHED)
+    assert finished(ResultStore(finished_store), FINISHED)
 
 
 def test_plugin_that_raises_on_import(raising_plugin, finished_store, in_process, capsys):

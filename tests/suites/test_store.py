@@ -1,4 +1,4 @@
-"""The result store: round trip, ``done`` only for ok cells, atomic writes, failed cells recorded
+"""The result store: round trip, finished only for ok cells, atomic writes, failed cells recorded
 with their error and retried by the next run."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import suites.store
-from runner_helpers import SMOKE, cell_bytes, cells, summary
+from runner_helpers import SMOKE, cell_bytes, cells, finished, summary
 from suites.hardware_cost import ModulesSuite
 from suites.run import EXIT_FAILED, EXIT_OK, main
 from suites.store import Cell, CellKey, ResultStore
@@ -48,17 +48,17 @@ def test_cell_ids_separate_every_field(tmp_path):
     assert len({k.id for k in variants}) == len(variants)
     store.put(ok_cell())
     for key in variants[1:]:
-        assert store.get(key) is None and not store.done(key)
+        assert store.get(key) is None and not finished(store, key)
 
 
 def test_done_only_for_ok_cells(tmp_path):
     store = ResultStore(tmp_path)
-    assert store.get(KEY) is None and not store.done(KEY)
+    assert store.get(KEY) is None and not finished(store, KEY)
     store.put(Cell(KEY, "failed", error="RuntimeError: boom", seconds=0.5))
-    assert not store.done(KEY)
+    assert not finished(store, KEY)
     assert store.get(KEY).status == "failed" and store.get(KEY).error == "RuntimeError: boom"
     store.put(ok_cell())  # the retry replaces the failed cell
-    assert store.done(KEY)
+    assert finished(store, KEY)
     assert len(store.cells()) == 1
 
 
@@ -97,7 +97,7 @@ def test_a_temp_file_left_by_a_killed_writer_is_ignored(tmp_path):
     stray = store.root / "cells" / "calibration" / f".{KEY.id}.json.tmp4242"
     stray.write_text('{"key": {"suite": "calib')  # half written, then SIGKILL
     assert store.cells() == [ok_cell()]
-    assert store.done(KEY)
+    assert finished(store, KEY)
     assert len(store.frame()) == 2
 
 

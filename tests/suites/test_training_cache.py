@@ -1,5 +1,6 @@
 """spindrop.training: seeded training is reproducible on CPU, a checkpoint is reused instead of
-retraining, the checkpoint key tracks every field, and a NaN loss fails (as a failed cell in a run)."""
+retraining, the checkpoint key tracks every field (resolved method parameters, code, data and trainer
+options included), an unreadable checkpoint is retrained, and a NaN loss fails (as a failed cell in a run)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +10,11 @@ import pytorch_lightning as pl
 import pytest
 import torch
 
+import spindrop
 import suites.workbench
 from runner_helpers import SMOKE, cells, summary
 from spindrop.training import TrainingDiverged, TrainSpec, load_trained, train
-from spindrop.training.fit import checkpoint_path
+from spindrop.training.fit import TrainerOptions, checkpoint_path, fingerprinted
 from spindrop.training.module import BNNClassifier
 from suites.run import EXIT_FAILED, main
 
@@ -38,17 +40,18 @@ def trained(tmp_path_factory, data_root):
     return outs, runs
 
 
-def test_same_spec_and_seed_train_identical_weights_and_metrics(trained):
+def test_same_spec_and_seed_train_identical_weights_and_metrics(trained, data_root):
     outs, runs = trained
     a, b = runs["a"], runs["b"]
+    spec = fingerprinted(SPEC, data_root)
     assert not a.reused and not b.reused
-    assert a.checkpoint == checkpoint_path(outs["a"], SPEC) and a.checkpoint.exists()
-    assert a.checkpoint.name == b.checkpoint.name == f"{SPEC.key()}.pt"
+    assert a.checkpoint == checkpoint_path(outs["a"], spec) and a.checkpoint.exists()
+    assert a.checkpoint.name == b.checkpoint.name == f"{spec.key()}.pt"
     assert _same_weights(a.model.state_dict(), b.model.state_dict())
     blob_a, blob_b = _blob(a.checkpoint), _blob(b.checkpoint)
     assert _same_weights(blob_a["state_dict"], blob_b["state_dict"])
     assert blob_a["val_acc"] == blob_b["val_acc"] and 0.0 < blob_a["val_acc"] <= 1.0
-    assert blob_a["spec"] == blob_b["spec"] == dataclasses.asdict(SPEC)
+    assert blob_a["spec"] == blob_b["spec"] == dataclasses.asdict(spec)
 
 
 def test_another_seed_trains_other_weights(trained):
@@ -70,7 +73,7 @@ def test_the_same_spec_again_reuses_the_checkpoint_without_training(trained, dat
     assert again.checkpoint.stat().st_mtime_ns == mtime
     assert _same_weights(again.model.state_dict(), runs["a"].model.state_dict())
     assert not again.model.training
-    assert load_trained(dataclasses.replace(SPEC, seed=2), outs["a"]) is None
+    assert load_trained(fingerprinted(dataclasses.replace(SPEC, seed=2), data_root), outs["a"]) is None
     # another seed is another checkpoint: it would train (and here hits the patched fit)
     with pytest.raises(AssertionError, match="Trainer.fit was called"):
         train(dataclasses.replace(SPEC, seed=2), outs["a"], data_root)
@@ -88,6 +91,57 @@ def test_key_changes_with_every_field_that_changes_the_weights():
     assert all(len(k) == 16 and int(k, 16) >= 0 for k in keys.values())
 
 
+def test_key_hashes_resolved_method_parameters(monkeypatch):
+    """Defaults count: passing a default explicitly is the same network; changing a default is not."""
+    implicit = dataclasses.replace(SPEC, method_params={})
+    explicit = dataclasses.replace(SPEC, method_params={"p": 0.2, "rescale": False})
+    assert implicit.key() == explicit.key() == SPEC.key()
+    config = type(spindrop.get_method("spatial").config)
+    before = implicit.key()
+    monkeypatch.setattr(config, "__init__", _with_default(config.__init__, rescale=True))
+    assert spindrop.get_method("spatial").params()["rescale"] is True
+    assert implicit.key() != before
+    assert explicit.key() == before  # the explicit value did not change
+
+
+def _with_default(init, **defaults):
+    def patched(self, **kwargs):
+        init(self, **{**defaults, **kwargs})
+    return patched
+
+
+def test_key_changes_with_code_data_and_trainer_fingerprints(data_root):
+    spec = fingerprinted(SPEC, data_root)
+    assert dict(spec.fingerprints).keys() == {"code", "data", "trainer"}
+    assert fingerprinted(SPEC, data_root).key() == spec.key()
+    variants = [spec.with_fingerprints(code="0" * 16), spec.with_fingerprints(data="0" * 16),
+                fingerprinted(SPEC, data_root, TrainerOptions(devices=2)),
+                fingerprinted(SPEC, data_root, TrainerOptions(accelerator="gpu"))]
+    keys = {v.key() for v in variants}
+    assert len(keys) == len(variants) and spec.key() not in keys
+    # the method's own source file is part of its code fingerprint, another method's is not
+    other = fingerprinted(dataclasses.replace(SPEC, method="spindrop"), data_root)
+    assert dict(other.fingerprints)["code"] != dict(spec.fingerprints)["code"]
+
+
+@pytest.mark.parametrize("damage", ["zero-bytes", "truncated", "not-a-checkpoint"])
+def test_unreadable_checkpoint_is_a_miss_and_retrains(damage, trained, data_root, tmp_path, caplog):
+    outs, runs = trained
+    spec = fingerprinted(SPEC, data_root)
+    out = tmp_path / "out"
+    path = checkpoint_path(out, spec)
+    path.parent.mkdir(parents=True)
+    good = runs["a"].checkpoint.read_bytes()
+    path.write_bytes({"zero-bytes": b"", "truncated": good[: len(good) // 2],
+                      "not-a-checkpoint": b"{\"weights\": 1}"}[damage])
+    with caplog.at_level("WARNING", logger="spindrop.cache"):
+        assert load_trained(spec, out) is None
+        again = train(SPEC, out, data_root)
+    assert not again.reused and "unreadable" in caplog.text and "retraining" in caplog.text
+    assert _same_weights(again.model.state_dict(), runs["a"].model.state_dict())  # same seed, same weights
+    assert load_trained(spec, out) is not None  # the checkpoint was rewritten whole
+
+
 def _nan_forward(methods: set[str]):
     original = BNNClassifier.forward
 
@@ -101,8 +155,8 @@ def test_nan_loss_raises_training_diverged(tmp_path, data_root, monkeypatch):
     monkeypatch.setattr(BNNClassifier, "forward", _nan_forward({"spatial"}))
     with pytest.raises(TrainingDiverged, match=r"training loss is nan .*lower the learning rate"):
         train(SPEC, tmp_path, data_root)
-    assert not checkpoint_path(tmp_path, SPEC).exists()
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no (partial) checkpoint at all
+    assert not checkpoint_path(tmp_path, fingerprinted(SPEC, data_root)).exists()
+    assert not list((tmp_path / "checkpoints").glob("*"))  # no (partial) checkpoint at all
 
 
 def test_diverged_training_becomes_a_failed_cell_and_the_run_goes_on(tmp_path, in_process, monkeypatch, capsys):

@@ -1,0 +1,67 @@
+"""Provenance of a result cell: everything besides its key that changes its numbers.
+
+A cell's *key* (:class:`suites.store.CellKey`) names what was measured: suite × target × profile
+name × T; its file is found by the key. Its *provenance* is a dict of components, each a
+JSON value, that the suite declares it depends on (:attr:`suites.base.Suite.provenance`):
+
+========== ============================================================ =====================
+component  value                                                        stale reason
+========== ============================================================ =====================
+code       fingerprint of the sources (:func:`cell_code_fingerprint`)   code changed
+method     the method's resolved parameters (defaults included)         method parameters changed
+profile    digest of the dataset's training and evaluation plans        profile changed
+data       digest of the SHA256SUMS entries of the files read           data changed
+trainer    digest of the Lightning trainer options                      trainer options changed
+preset     the hardware preset's name and a digest of its values        preset changed
+========== ============================================================ =====================
+
+A stored cell whose provenance differs from the current one is *stale*: the runner recomputes
+it and says why (docs/design.md "Provenance and staleness").
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from spindrop.fingerprint import code_fingerprint
+from spindrop.registry import list_methods, method_class
+
+from .base import SUITES, Suite
+
+CORE_PACKAGES = ("spindrop", "baselines", "hardware", "suites")
+"""Packages whose sources can change a number (``reports`` only lays numbers out)."""
+
+DATA_MODULES = ("spindrop/training/profiles.py", "hardware/presets.py")
+"""Modules of pure data: their *values* are provenance components of their own."""
+
+REASONS = {"code": "code changed", "method_params": "method parameters changed",
+           "profile": "profile changed", "data": "data changed", "trainer": "trainer options changed",
+           "preset": "preset changed"}
+
+
+def cell_code_fingerprint(method: str, suite: type[Suite]) -> str:
+    """Fingerprint of the code behind a cell: the core packages (without any method's or
+    suite's own module and without the data modules) plus the cell's method and suite modules."""
+    repo = Path(__file__).resolve().parents[1]
+    plugins = [*(method_class(m) for m in list_methods()), *SUITES.values()]
+    return code_fingerprint(CORE_PACKAGES, [method_class(method), suite], plugins,
+                            exclude=[repo / m for m in DATA_MODULES])
+
+
+def stale_reasons(stored: dict, current: dict) -> list[str]:
+    """Why a stored cell's provenance does not match the current one ([] if it does).
+
+    A component the stored cell lacks (a cell written before it was recorded) is a mismatch.
+    """
+    return [REASONS.get(name, f"{name} changed") for name in current if stored.get(name) != current[name]]
+
+
+def json_value(value: object) -> object:
+    """``value`` as it reads back from JSON (tuples become lists), so comparisons are exact."""
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return json_value(asdict(value))
+    return value
