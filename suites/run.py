@@ -29,7 +29,7 @@ from rich.table import Table
 import hardware
 import spindrop
 from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
-from spindrop.models import MODELS, list_models
+from spindrop.models import list_models, model_info
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
@@ -227,7 +227,7 @@ def list_everything(console: Console) -> None:
     for name in list_datasets():
         table.add_row("dataset", name, dataset_info(name).description)
     for name in list_models():
-        table.add_row("model", name, (MODELS[name].__doc__ or "").strip().splitlines()[0])
+        table.add_row("model", name, model_info(name).summary)
     for prof in PROFILES.values():
         table.add_row("profile", prof.name, f"{prof.summary}; datasets {', '.join(prof.datasets)}")
     for name in hardware.list_presets():

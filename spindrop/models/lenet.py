@@ -7,7 +7,7 @@ from .layers import classifier, conv_bn, fc_bn, flat_size
 from .registry import register_model, scaled
 
 
-@register_model("lenet5")
+@register_model("lenet5", input_shape=(1, 28, 28))
 def binary_lenet5(in_shape: tuple[int, int, int], num_classes: int = 10,
                   width: float = 1.0) -> nn.Sequential:
     """6C5-MP-16C5-MP-FC120-FC84-FC(classes), channels × width.

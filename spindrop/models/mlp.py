@@ -7,7 +7,7 @@ from .layers import classifier, fc_bn
 from .registry import register_model, scaled
 
 
-@register_model("mlp")
+@register_model("mlp", input_shape=(1, 28, 28))
 def binary_mlp(in_shape: tuple[int, int, int], num_classes: int = 10, width: float = 1.0,
                hidden: int = 512, depth: int = 3) -> nn.Sequential:
     """Flatten → ``depth`` binary FC layers of ``hidden``·width units → classifier.

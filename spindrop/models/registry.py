@@ -1,22 +1,51 @@
-"""Model registry: ``@register_model`` builders, ``build_model(name, ...)``."""
+"""Model registry: ``@register_model`` builders with their input shapes, ``build_model(name, ...)``.
+
+A model registers its default input shape (C, H, W) and the smallest input shape its tests may
+use, so the test suite exercises every registered model (shapes, binary recipe, geometry trace,
+cost model, every method attached) with no test code of its own.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
 from ..naming import unknown_name
 
 ModelBuilder = Callable[..., nn.Sequential]
-MODELS: dict[str, ModelBuilder] = {}
 
 
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Register a builder ``fn(in_shape, num_classes, width) -> nn.Sequential``."""
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model builder ``fn(in_shape, num_classes, width) -> nn.Sequential`` and its shapes.
+
+    input_shape: the (C, H, W) it is meant for (e.g. 3×32×32 for CIFAR-10);
+    test_shape: the smallest (C, H, W) that exercises every layer kind (fast tests).
+    """
+
+    name: str
+    builder: ModelBuilder
+    input_shape: tuple[int, int, int]
+    test_shape: tuple[int, int, int]
+
+    @property
+    def summary(self) -> str:
+        """The first line of the builder's docstring."""
+        return (self.builder.__doc__ or "").strip().splitlines()[0] if self.builder.__doc__ else ""
+
+
+MODELS: dict[str, RegisteredModel] = {}
+
+
+def register_model(name: str, *, input_shape: tuple[int, int, int],
+                   test_shape: tuple[int, int, int] | None = None) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Register a builder ``fn(in_shape, num_classes, width) -> nn.Sequential`` under ``name``,
+    with its default and smallest test input shapes (C, H, W; test_shape defaults to input_shape)."""
     def deco(fn: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model name '{name}' is already registered")
-        MODELS[name] = fn
+        MODELS[name] = RegisteredModel(name, fn, tuple(input_shape), tuple(test_shape or input_shape))
         return fn
     return deco
 
@@ -25,14 +54,21 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
-def build_model(name: str, in_shape: tuple[int, int, int], num_classes: int = 10,
-                width: float = 1.0) -> nn.Sequential:
-    """Build model ``name`` for inputs of ``in_shape`` (C, H, W) with channel widths × ``width``."""
+def model_info(name: str) -> RegisteredModel:
+    """The registration of model ``name``; an unknown name lists the known ones."""
     if name not in MODELS:
         raise LookupError(unknown_name("model", name, MODELS))
+    return MODELS[name]
+
+
+def build_model(name: str, in_shape: tuple[int, int, int] | None = None, num_classes: int = 10,
+                width: float = 1.0) -> nn.Sequential:
+    """Build model ``name`` for inputs of ``in_shape`` (C, H, W; default: its registered input
+    shape) with channel widths × ``width``."""
+    info = model_info(name)
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
-    return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, width=width)
+    return info.builder(in_shape=tuple(in_shape or info.input_shape), num_classes=num_classes, width=width)
 
 
 def scaled(channels: int, width: float) -> int:

@@ -31,7 +31,7 @@ class BinaryBasicBlock(nn.Module):
         return self.bn2(self.conv2(out)) + out
 
 
-@register_model("resnet18")
+@register_model("resnet18", input_shape=(3, 32, 32), test_shape=(3, 8, 8))
 def binary_resnet18(in_shape: tuple[int, int, int], num_classes: int = 10,
                     width: float = 1.0) -> nn.Sequential:
     """CIFAR stem (3×3 conv, no max-pool) → 4 stages × 2 blocks (64, 128, 256, 512)·width → pool → classifier."""

@@ -7,7 +7,7 @@ from .layers import classifier, conv_bn, fc_bn, flat_size
 from .registry import register_model, scaled
 
 
-@register_model("vgg_small")
+@register_model("vgg_small", input_shape=(3, 32, 32), test_shape=(3, 8, 8))
 def binary_vgg_small(in_shape: tuple[int, int, int], num_classes: int = 10,
                      width: float = 1.0) -> nn.Sequential:
     """2×128C3-MP-2×256C3-MP-2×512C3-MP-2×FC1024-FC(classes), channels × width."""

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from .helpers import example_plugin, registered_methods
+from .model_example import example_model
 
 
 def _explicitly_parametrized(metafunc: pytest.Metafunc, name: str) -> bool:
@@ -36,7 +37,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _example_plugin_installed() -> Iterator[None]:
-    with example_plugin():
+    with example_plugin(), example_model():
         yield
 
 

@@ -15,16 +15,24 @@ from torch import nn
 import spindrop
 from spindrop import registry
 from spindrop.methods.base import DropoutSite
+from spindrop.models import model_info
 
-# Model name -> input shape (C, H, W) for the fast method tests. vgg_small and resnet18 run
-# on 8x8 inputs here (three 2x2 pools / stride-2 stages leave 1x1, still valid, and every
-# layer kind is exercised); test_hardware_plan.py uses the real 32x32.
-MODEL_SHAPES: dict[str, tuple[int, int, int]] = {
-    "mlp": (1, 28, 28),
-    "lenet5": (1, 28, 28),
-    "vgg_small": (3, 8, 8),
-    "resnet18": (3, 8, 8),
-}
+from .model_example import example_model
+
+
+
+def registered_models() -> list[str]:
+    """The model registry with the test-only example model installed, read at collection."""
+    with example_model():
+        return spindrop.list_models()
+
+
+# Model name -> its registered smallest test input shape (C, H, W), for every registered model:
+# vgg_small and resnet18 run on 8×8 here (every layer kind is exercised); test_hardware_plan.py
+# uses the real 32×32.
+with example_model():
+    MODEL_SHAPES: dict[str, tuple[int, int, int]] = {name: model_info(name).test_shape
+                                                     for name in spindrop.list_models()}
 WIDTH = 0.125
 NUM_CLASSES = 10
 
