@@ -1,4 +1,8 @@
-"""Shift suite: accuracy and ECE on corrupted test images at the profile's severities."""
+"""Shift suite: accuracy and ECE on corrupted test images at the profile's severities.
+
+Each dataset has its corruption family (``spindrop.data.shift.CORRUPTION_SETS``): MNIST-C style
+digit corruptions for MNIST and Fashion-MNIST, CIFAR-10-C style ones for CIFAR-10.
+"""
 from __future__ import annotations
 
 from spindrop.data import corrupt, list_corruptions
@@ -13,12 +17,12 @@ class ShiftSuite(Suite):
     name = "shift"
     group = "Shift"
     kind = MEASURED
-    summary = "accuracy and ECE under Gaussian noise, blur, contrast, rotation"
+    summary = "accuracy and ECE under the dataset's corruptions (MNIST-C style for digits, CIFAR-10-C style)"
 
     def run(self, bench, target: Target) -> SuiteResult:
         images, labels = bench.shift_set(target.dataset)
         metrics: dict[str, float] = {}
-        for name in list_corruptions():
+        for name in list_corruptions(target.dataset):
             for severity in bench.profile.evaluation(target.dataset).severities:
                 shifted = corrupt(images, name, severity, seed=0)
                 out = bench.predict(target, shifted, f"shift/{name}/{severity}")

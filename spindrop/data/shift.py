@@ -26,21 +26,55 @@ OOD_SETS: dict[str, tuple[str, ...]] = {
                 "gaussian_noise", "uniform_noise"),
 }
 
-# Corruption parameter per severity 1..5.
-#   gaussian_noise: σ of additive N(0, σ²) noise on pixels in [0, 1]; CIFAR-10-C values
-#                   (Hendrycks & Dietterich, ICLR 2019, make_cifar_c.py).
+# Corruption parameter per severity 1..5. Two families: CIFAR-10-C style for natural images,
+# MNIST-C style for digits (CORRUPTION_SETS says which dataset uses which).
+#   CIFAR-10-C style (Hendrycks & Dietterich, ICLR 2019, make_cifar_c.py):
+#   gaussian_noise: σ of additive N(0, σ²) noise on pixels in [0, 1]; CIFAR-10-C values.
 #   blur:           σ in pixels of a Gaussian blur; CIFAR-10-C ``gaussian_blur`` values.
 #   contrast:       factor c in x' = (x − m)·c + m, m the per-image, per-channel mean;
 #                   CIFAR-10-C values.
 #   rotation:       angle in degrees, counter-clockwise as displayed, bilinear, zero fill;
 #                   not in CIFAR-10-C, chosen here in the style of rotated-MNIST shift
 #                   benchmarks (Ovadia et al., NeurIPS 2019).
+#   MNIST-C style (Mu & Gilmer, arXiv 1906.02337, one severity each there): the operations of
+#   MNIST-C, with five severities calibrated here so that the deterministic quick LeNet-5 falls
+#   gradually from ≈ 95 % to ≈ 60 % accuracy (table and command in docs/design.md "Shift on digits").
+#   Random choices (signs, directions, line positions) are drawn per image from the corruption's
+#   own generator, the same at every severity, so only the strength changes with severity.
+#   shot_noise:     photon count λ in x' = Poisson(λ·x)/λ (fewer photons = more noise).
+#   impulse_noise:  share a of pixels replaced, half by 0 and half by 1 (salt and pepper).
+#   motion_blur:    σ in pixels of the one-sided Gaussian trail, along a direction uniform in
+#                   [−45°, 45°] per image (MNIST-C: ImageMagick motion blur, random angle).
+#   shear:          horizontal shear factor, random sign per image.
+#   scale:          zoom factor about the centre (< 1 shrinks the digit), zero fill.
+#   rotate:         angle in degrees, random sign per image.
+#   translate:      shift in pixels, direction uniform per image, bilinear, zero fill.
+#   brightness:     b added to every pixel (MNIST-C: + b on the HSV value channel), clipped.
+#   dotted_line:    number of random dotted lines (one dot every 3 px) drawn in white.
+#   zigzag:         segments of one random zigzag (a polyline through random points), in white.
 CORRUPTIONS: dict[str, tuple[float, ...]] = {
     "gaussian_noise": (0.04, 0.06, 0.08, 0.09, 0.10),
     "blur": (0.4, 0.6, 0.7, 0.8, 1.0),
     "contrast": (0.75, 0.5, 0.4, 0.3, 0.15),
     "rotation": (15.0, 30.0, 45.0, 60.0, 90.0),
+    "shot_noise": (1.6, 1.0, 0.7, 0.45, 0.3),
+    "impulse_noise": (0.03, 0.05, 0.075, 0.105, 0.16),
+    "motion_blur": (2.8, 4.2, 5.0, 5.9, 6.7),
+    "shear": (0.55, 0.7, 0.85, 0.97, 1.1),
+    "scale": (0.78, 0.7, 0.66, 0.615, 0.575),
+    "rotate": (17.0, 24.0, 30.0, 35.0, 41.0),
+    "translate": (1.5, 2.4, 3.0, 3.5, 4.0),
+    "brightness": (0.11, 0.23, 0.32, 0.37, 0.44),
+    "dotted_line": (1.0, 3.0, 5.0, 7.0, 10.0),
+    "zigzag": (1.0, 2.0, 3.0, 4.0, 5.0),
 }
+# Corruption family per dataset.
+CORRUPTION_SETS: dict[str, tuple[str, ...]] = {
+    "cifar10": ("gaussian_noise", "blur", "contrast", "rotation"),
+    "mnist": ("shot_noise", "impulse_noise", "motion_blur", "shear", "scale", "rotate", "translate",
+              "brightness", "dotted_line", "zigzag"),
+}
+CORRUPTION_SETS["fashion_mnist"] = CORRUPTION_SETS["mnist"]
 SEVERITIES = (1, 2, 3, 4, 5)
 
 
@@ -159,24 +193,144 @@ def _rotation(x: Tensor, degrees: float, gen: torch.Generator) -> Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def _affine(x: Tensor, theta: Tensor) -> Tensor:
+    """Per-image affine warp: ``theta`` (N, 2, 3) maps output to input coordinates (normalised,
+    centre 0); bilinear, zero fill."""
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _signs(n: int, gen: torch.Generator) -> Tensor:
+    return torch.randint(0, 2, (n,), generator=gen).float() * 2 - 1
+
+
+def _shot_noise(x: Tensor, photons: float, gen: torch.Generator) -> Tensor:
+    return torch.poisson(x * photons, generator=gen) / photons
+
+
+def _impulse_noise(x: Tensor, amount: float, gen: torch.Generator) -> Tensor:
+    u = torch.rand(x.shape, generator=gen)
+    return torch.where(u < amount / 2, 0.0, torch.where(u < amount, 1.0, x))
+
+
+def _motion_blur(x: Tensor, sigma: float, gen: torch.Generator) -> Tensor:
+    """x' = Σ_k w_k · x shifted by k px along the image's direction, w_k ∝ exp(−k²/2σ²),
+    k = 0..ceil(3σ) (a one-sided trail, as ImageMagick's motion blur)."""
+    angle = (torch.rand(len(x), generator=gen) * 2 - 1) * math.pi / 4
+    steps = torch.arange(math.ceil(3 * sigma) + 1, dtype=x.dtype)
+    weights = torch.exp(-0.5 * (steps / sigma) ** 2)
+    weights = weights / weights.sum()
+    eye = torch.eye(2, 3).expand(len(x), 2, 3)
+    out = torch.zeros_like(x)
+    for k, w in zip(steps.tolist(), weights.tolist()):
+        shift = torch.stack([torch.cos(angle), torch.sin(angle)], 1) * (2 * k / x.shape[-1])
+        out += w * _affine(x, torch.cat([eye[:, :, :2], eye[:, :, 2:] - shift.unsqueeze(-1)], 2))
+    return out
+
+
+def _shear(x: Tensor, factor: float, gen: torch.Generator) -> Tensor:
+    theta = torch.eye(2, 3).repeat(len(x), 1, 1)
+    theta[:, 0, 1] = factor * _signs(len(x), gen)
+    return _affine(x, theta)
+
+
+def _scale(x: Tensor, factor: float, gen: torch.Generator) -> Tensor:
+    theta = torch.zeros(len(x), 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / factor
+    return _affine(x, theta)
+
+
+def _rotate(x: Tensor, degrees: float, gen: torch.Generator) -> Tensor:
+    a = math.radians(degrees) * _signs(len(x), gen)
+    theta = torch.zeros(len(x), 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = a.cos(), -a.sin(), a.sin(), a.cos()
+    return _affine(x, theta)
+
+
+def _translate(x: Tensor, pixels: float, gen: torch.Generator) -> Tensor:
+    phi = torch.rand(len(x), generator=gen) * 2 * math.pi
+    theta = torch.eye(2, 3).repeat(len(x), 1, 1)
+    theta[:, 0, 2] = -2 * pixels * phi.cos() / x.shape[-1]
+    theta[:, 1, 2] = -2 * pixels * phi.sin() / x.shape[-2]
+    return _affine(x, theta)
+
+
+def _brightness(x: Tensor, offset: float, gen: torch.Generator) -> Tensor:
+    return x + offset
+
+
+# At most 10 dotted lines and 5 zigzag segments; positions are drawn for all of them at every
+# severity, so a higher severity adds strokes to those of the lower ones.
+MAX_LINES, MAX_SEGMENTS = 10, 5
+
+
+def _draw(x: Tensor, points: Tensor) -> Tensor:
+    """Set the pixels nearest to ``points`` (N, M, 2) as (row, col) to 1 in every channel."""
+    n, _, h, w = x.shape
+    rc = points.round().long()
+    inside = (rc[..., 0] >= 0) & (rc[..., 0] < h) & (rc[..., 1] >= 0) & (rc[..., 1] < w)
+    idx = torch.where(inside, rc[..., 0] * w + rc[..., 1], h * w)
+    hit = torch.zeros(n, h * w + 1, dtype=torch.bool).scatter_(1, idx, True)[:, :-1].view(n, 1, h, w)
+    return torch.where(hit, 1.0, x)
+
+
+def _along(a: Tensor, b: Tensor, step: float) -> Tensor:
+    """Points every ``step`` px from a to b, for (..., 2) endpoints: (..., K, 2), K from the
+    image diagonal (points past b repeat b)."""
+    length = (b - a).norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    t = torch.arange(0, 64, step)  # 64 px > the diagonal of a 32×32 image
+    frac = (t.view(*([1] * (a.dim() - 1)), -1) / length).clamp(max=1.0)
+    return a.unsqueeze(-2) + frac.unsqueeze(-1) * (b - a).unsqueeze(-2)
+
+
+def _dotted_line(x: Tensor, lines: float, gen: torch.Generator) -> Tensor:
+    h, w = x.shape[-2:]
+    ends = torch.rand(len(x), MAX_LINES, 2, 2, generator=gen) * torch.tensor([h - 1, w - 1])
+    pts = _along(ends[:, : int(lines), 0], ends[:, : int(lines), 1], 3.0)
+    return _draw(x, pts.flatten(1, 2))
+
+
+def _zigzag(x: Tensor, segments: float, gen: torch.Generator) -> Tensor:
+    """One zigzag per image: a polyline through random points, its first ``segments`` segments."""
+    h, w = x.shape[-2:]
+    corners = torch.rand(len(x), MAX_SEGMENTS + 1, 2, generator=gen) * torch.tensor([h - 1, w - 1])
+    n = int(segments)
+    pts = _along(corners[:, :n], corners[:, 1:n + 1], 0.5)
+    return _draw(x, pts.flatten(1, 2))
+
+
 _CORRUPT_FNS: dict[str, Callable[[Tensor, float, torch.Generator], Tensor]] = {
     "gaussian_noise": _gaussian_noise,
     "blur": _blur,
     "contrast": _contrast,
     "rotation": _rotation,
+    "shot_noise": _shot_noise,
+    "impulse_noise": _impulse_noise,
+    "motion_blur": _motion_blur,
+    "shear": _shear,
+    "scale": _scale,
+    "rotate": _rotate,
+    "translate": _translate,
+    "brightness": _brightness,
+    "dotted_line": _dotted_line,
+    "zigzag": _zigzag,
 }
 
 
-def list_corruptions() -> list[str]:
-    """Names of the corruptions (keys of ``CORRUPTIONS``)."""
-    return list(CORRUPTIONS)
+def list_corruptions(dataset: str | None = None) -> list[str]:
+    """The corruptions of ``dataset``'s family (``CORRUPTION_SETS``), or every corruption."""
+    if dataset is None:
+        return list(CORRUPTIONS)
+    if dataset not in CORRUPTION_SETS:
+        raise ValueError(f"no corruptions defined for {dataset!r}; known: {', '.join(CORRUPTION_SETS)}")
+    return list(CORRUPTION_SETS[dataset])
 
 
 def corrupt(images: Tensor, name: str, severity: int, seed: int = 0) -> Tensor:
     """Corrupt uint8 images (N, C, H, W) with ``name`` at ``severity`` in 1..5; returns uint8.
 
     The image is taken to [0, 1], transformed with the parameter ``CORRUPTIONS[name][severity-1]``,
-    clamped and rounded back. Only ``gaussian_noise`` draws random numbers (seeded by ``seed``).
+    clamped and rounded back. Random draws come from a generator seeded by ``seed`` and ``name``.
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r}; known: {', '.join(CORRUPTIONS)}")

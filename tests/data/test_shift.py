@@ -67,7 +67,7 @@ def cifar_sample(splits) -> torch.Tensor:
 
 
 def test_list_corruptions():
-    assert list_corruptions() == ["gaussian_noise", "blur", "contrast", "rotation"]
+    assert list_corruptions("cifar10") == ["gaussian_noise", "blur", "contrast", "rotation"]
     assert all(len(params) == 5 for params in CORRUPTIONS.values())
 
 
