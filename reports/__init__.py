@@ -1,13 +1,20 @@
-"""Reports of a result store: rich tables, Markdown with PNG plots, CSV/JSON (:func:`render`)."""
-import warnings
+"""Reports of a result store: rich tables, Markdown with PNG plots, CSV/JSON
+(:func:`render_report`), and the store as a pandas DataFrame (:func:`load`).
 
-# `python -m reports.render` imports this package, and so reports.render, before runpy runs that
-# module again as __main__; runpy warns about the double import. It is harmless here (render.py
-# has no import-time side effects), and the CLI must keep stderr to its one-line errors.
-warnings.filterwarnings("ignore", message=r"'reports\.render' found in sys\.modules", category=RuntimeWarning)
+The names are imported on first use (PEP 562): matplotlib and Lightning load only when a report
+is rendered, and ``python -m reports.render`` runs its module once, without runpy's warning about
+a module imported by its own package.
+"""
+from __future__ import annotations
 
-from .frame import load  # noqa: E402
-from .render import render  # noqa: E402  (after the filter above)
-from .results import ReportError  # noqa: E402
+import importlib
 
-__all__ = ["ReportError", "load", "render"]
+_LAZY = {"load": "frame", "render_report": "render", "ReportError": "results"}
+
+__all__ = ["ReportError", "load", "render_report"]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

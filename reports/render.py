@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from suites.progress import make_console
+from .console import make_console
 from suites.store import atomic_write_text
 
 from .claims import paper_claims
@@ -26,11 +26,11 @@ from .tables import build_tables, to_rich
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def render(out: Path, report_dir: Path | None = None, console: Console | None = None) -> Path:
+def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None) -> Path:
     """Write the report of the store in ``out`` and return the path of its ``REPORT.md``.
 
     ``report_dir``: where to write (default ``<out>/report``); ``console``: where the rich
-    tables go (default: :func:`suites.progress.make_console`, a stdout console as wide as a table
+    tables go (default: :func:`reports.console.make_console`, a stdout console as wide as a table
     needs when stdout is not a terminal; pass ``Console(quiet=True)`` for none).
     Raises :class:`ReportError` when ``out`` has no store or the store has no cells.
     """
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = render(args.out, args.report_dir, make_console(quiet=args.quiet))
+        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet))
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,11 +1,12 @@
 """The method registry (timm style): ``@register_method``, ``list_methods()``, ``get_method()``.
 
-Methods come from three places, all through :func:`register_method`:
+Methods come from two places, both through :func:`register_method`:
 
-1. the built-ins (``baselines`` and ``spindrop.methods``), imported on first use;
-2. installed packages that declare an entry point in the group ``spindrop.methods``
-   (the entry point names a module, which registers on import, or a :class:`Method` class);
-3. modules named at run time: :func:`load_plugin` (``--plugin my_pkg.my_method``).
+1. installed packages that declare an entry point in the group ``spindrop.methods`` (the entry
+   point names a module, which registers on import, or a :class:`Method` class). The built-in
+   methods are registered this way too (``pyproject.toml``), so this core module names no
+   package above it;
+2. modules named at run time: :func:`load_plugin` (``--plugin my_pkg.my_method``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from .methods.base import Method
 from .naming import unknown_name
 
 ENTRY_POINT_GROUP = "spindrop.methods"
-_BUILTIN_MODULES = ("baselines", "spindrop.methods")
 
 _REGISTRY: dict[str, type[Method]] = {}
 _discovered = False
@@ -66,13 +66,14 @@ def _load_entry_points() -> None:
 
 
 def discover(refresh: bool = False) -> None:
-    """Import the built-in methods and the installed entry points (once, or again on refresh)."""
+    """Load the installed entry points, built-in methods included (once, or again on refresh)."""
     global _discovered
     if _discovered and not refresh:
         return
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
     _load_entry_points()
+    if not metadata.entry_points(group=ENTRY_POINT_GROUP):
+        raise PluginError(f"no entry point in group '{ENTRY_POINT_GROUP}': spindrop-bench is not installed "
+                          "in this environment; run `pip install -e .` (or `make test`) from the checkout")
     _discovered = True
 
 

@@ -1,49 +1,11 @@
-"""Console output of a run: one progress bar for the cells, one for the network being trained.
+"""Lightning callbacks of a run: the training progress task and the Ctrl+C watch.
 
-On a terminal the bars are live. Elsewhere (a pipe, ``| tee``, a CI log) nothing can be redrawn
-in place, so :func:`make_progress` gives a :class:`LineProgress` that prints one line per new
-description instead (a cell starts, a training epoch ends), and :func:`make_console` gives a
-console wide enough that the result tables are printed whole rather than cut at 80 columns.
+The consoles and progress displays themselves are in :mod:`reports.console` (rich only).
 """
 from __future__ import annotations
 
 import pytorch_lightning as pl
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-
-# Width of a console that is not a terminal: rich would otherwise use 80 columns (or $COLUMNS) and
-# fold or cut wider tables; a table is printed at its natural width, which stays far below this.
-PIPE_WIDTH = 1000
-
-
-def make_console(quiet: bool = False) -> Console:
-    """A stdout console: the terminal's width on a terminal, :data:`PIPE_WIDTH` elsewhere;
-    ``quiet`` prints nothing."""
-    console = Console(quiet=quiet)
-    return console if console.is_terminal else Console(width=PIPE_WIDTH, quiet=quiet)
-
-
-def make_progress(console: Console) -> Progress:
-    """Live bars on a terminal; a :class:`LineProgress` on any other console."""
-    if not console.is_terminal:
-        return LineProgress(console)
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
-
-
-class LineProgress(Progress):
-    """Progress without a live display, for consoles that are not terminals: prints a task's
-    description whenever it changes, one plain line each."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__(console=console, disable=True)
-
-    def update(self, task_id: TaskID, *, description: str | None = None, **kwargs) -> None:
-        task = next(t for t in self.tasks if t.id == task_id)
-        if description is not None and description != task.description:
-            self.console.print(description.rstrip(), markup=False, highlight=False)
-        super().update(task_id, description=description, **kwargs)
+from rich.progress import Progress, TaskID
 
 
 class TrainingBar(pl.Callback):
@@ -80,3 +42,15 @@ class TrainingBar(pl.Callback):
 
     def on_train_end(self, trainer, module) -> None:
         self.progress.remove_task(self.task)
+
+
+class InterruptWatch(pl.Callback):
+    """Lightning answers Ctrl+C during ``fit`` with ``sys.exit(1)`` (after calling ``on_exception``);
+    this notes the KeyboardInterrupt so that the runner reports an interruption (exit 130)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self.seen = True

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from rich.console import Console
 from rich.markup import escape
@@ -28,6 +27,7 @@ from rich.table import Table
 
 import hardware
 import spindrop
+from reports.console import make_console, make_progress
 from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
 from spindrop.models import list_models, model_info
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
@@ -35,27 +35,13 @@ from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
 from .base import SUITES, Target, get_suite, list_suites
 from .lock import FolderBusy, output_lock
-from .progress import TrainingBar, make_console, make_progress
 from .store import Cell, CellKey, ResultStore, State
-from .workbench import Workbench
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
     """Bad input: reported as one line, exit status 2."""
-
-
-class _InterruptWatch(pl.Callback):
-    """Lightning answers Ctrl+C during ``fit`` with ``sys.exit(1)`` (after calling ``on_exception``);
-    this notes the KeyboardInterrupt so that the runner reports an interruption (exit 130)."""
-
-    def __init__(self) -> None:
-        self.seen = False
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            self.seen = True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,7 +268,9 @@ def execute(plan: Plan, console: Console) -> Tally:
     failures: dict[Target, str] = {}
     tally = Tally()
     current = {"label": ""}
-    watch = _InterruptWatch()
+    from .progress import InterruptWatch, TrainingBar  # Lightning: imported only when cells run
+    from .workbench import Workbench
+    watch = InterruptWatch()
     with make_progress(console) as progress:
         bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples,
                           callbacks=lambda: [TrainingBar(progress, current["label"]), watch], preset=plan.preset)
@@ -390,8 +378,8 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str) -
     csv = store.export()
     console.print(f"{tally.summary(info['seconds'])}; every number: {csv}")
     if not args.no_report:
-        from reports import render
-        report = render(plan.out, console=console)
+        from reports.render import render_report  # matplotlib: imported only to render
+        report = render_report(plan.out, console=console)
         console.print(f"[bold green]report[/]: {report}")
     return EXIT_FAILED if tally.failed else EXIT_OK
 

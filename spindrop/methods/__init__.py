@@ -1,5 +1,5 @@
-"""The spintronic dropout methods; importing this package registers them."""
-from . import scale, spatial, spindrop_wordline  # noqa: F401  (registration side effect)
+"""The method interface and the spintronic dropout methods (``spindrop``, ``spatial``, ``scale``);
+they register through the ``spindrop.methods`` entry points (``pyproject.toml``) like any plugin."""
 from .base import (DropoutConfig, DropoutSite, HardwarePlan, LayerHardware, Method, NoParams,
                    ideal_keep_mask, sites)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics.functional.classification import multiclass_accuracy
 
 
 def _check(probs: Tensor, labels: Tensor) -> None:
@@ -22,6 +21,7 @@ def accuracy(probs: Tensor, labels: Tensor) -> float:
     """(1/N) Σ_i 1[argmax_c p_ic = y_i] (torchmetrics ``multiclass_accuracy``, micro average;
     float32, so exact to ≈ 1e-7)."""
     _check(probs, labels)
+    from torchmetrics.functional.classification import multiclass_accuracy  # on first use (spindrop.metrics.ood)
     return multiclass_accuracy(probs, labels, num_classes=probs.shape[1], average="micro").item()
 
 

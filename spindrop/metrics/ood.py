@@ -18,12 +18,14 @@ large scores to 1.0 (every score above ≈ 37 in float64) and so merges them. Th
 only on the order of the scores, so :func:`_pooled` hands torchmetrics the dense ranks scaled
 into (0, 1] instead: no sigmoid is applied, and order and ties are kept exactly.
 torchmetrics computes the rates in float32 (counts are exact below 2^24 samples).
+
+torchmetrics is imported inside the functions, on first use: importing it pulls in scipy (about
+1.4 s), which a command that only lists or validates should not pay (docs/performance.md).
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torchmetrics.functional.classification import binary_auroc, binary_average_precision, binary_roc
 
 
 def _check(name: str, scores: Tensor) -> None:
@@ -48,6 +50,7 @@ def _pooled(scores_id: Tensor, scores_ood: Tensor) -> tuple[Tensor, Tensor]:
 def auroc(scores_id: Tensor, scores_ood: Tensor) -> float:
     """Area under the ROC curve, OOD positive: P(s_ood > s_id) + ½·P(s_ood = s_id)
     (trapezoids between the ROC points of the distinct scores; torchmetrics ``binary_auroc``)."""
+    from torchmetrics.functional.classification import binary_auroc
     return binary_auroc(*_pooled(scores_id, scores_ood)).item()
 
 
@@ -56,6 +59,7 @@ def aupr(scores_id: Tensor, scores_ood: Tensor) -> float:
     AP = Σ_k (R_k − R_{k−1}) P_k over the distinct thresholds (R_0 = 0), P_k = tp/(tp + fp),
     R_k = tp/n₁ (scikit-learn's ``average_precision_score``; torchmetrics
     ``binary_average_precision``)."""
+    from torchmetrics.functional.classification import binary_average_precision
     return binary_average_precision(*_pooled(scores_id, scores_ood)).item()
 
 
@@ -74,6 +78,7 @@ def fpr_at_tpr(scores_id: Tensor, scores_ood: Tensor, tpr: float = 0.95) -> floa
     """
     if not 0.0 < tpr <= 1.0:
         raise ValueError(f"tpr must be in (0, 1], not {tpr}")
+    from torchmetrics.functional.classification import binary_roc
     fpr, tprs, _ = binary_roc(*_pooled(scores_id, scores_ood))
     n_id = len(scores_id)
     return round(fpr[tprs >= tpr].min().item() * n_id) / n_id

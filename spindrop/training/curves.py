@@ -10,10 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from pytorch_lightning.loggers import CSVLogger
 
 from .spec import TrainSpec
+
+if TYPE_CHECKING:
+    from pytorch_lightning.loggers import CSVLogger
 
 # What BNNClassifier logs once per epoch (epoch means over the batches).
 CURVES = ("train/loss", "train/acc", "val/acc", "val/nll")
@@ -28,6 +32,8 @@ def csv_logger(out: str | Path, spec: TrainSpec) -> CSVLogger:
     """A logger for training ``spec`` now. A log already there under the same key belongs to a
     network being replaced (its checkpoint was unreadable) and is removed first, since the
     CSV writer would append to it."""
+    from pytorch_lightning.loggers import CSVLogger  # reading curves (the report) needs no Lightning
+
     path = log_dir(out, spec.key())
     shutil.rmtree(path, ignore_errors=True)
     return CSVLogger(save_dir=path.parent, name=path.name, version="")

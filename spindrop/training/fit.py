@@ -24,7 +24,7 @@ from ..data import SpinDataModule, dataset_fingerprint, dataset_info
 from ..fingerprint import digest
 from .curves import csv_logger
 from .module import BNNClassifier, build_network
-from .spec import TrainSpec, training_code_fingerprint
+from .spec import TrainerOptions, TrainSpec, training_code_fingerprint
 
 log = logging.getLogger("spindrop.cache")
 
@@ -38,15 +38,6 @@ class Trained:
     checkpoint: Path
     reused: bool
     train_seconds: float
-
-
-@dataclass(frozen=True)
-class TrainerOptions:
-    """Options passed to :class:`pytorch_lightning.Trainer` (``--accelerator`` etc.)."""
-
-    accelerator: str = "cpu"
-    devices: int | str = 1
-    strategy: str = "auto"
 
 
 def fingerprinted(spec: TrainSpec, data_root: str | Path | None = None,

@@ -70,3 +70,12 @@ def training_code_fingerprint(method: str) -> str:
     return code_fingerprint(TRAINING_PACKAGES, [method_class(method)],
                             [method_class(m) for m in list_methods()],
                             exclude=[package / m for m in DATA_MODULES])
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    """Options passed to :class:`pytorch_lightning.Trainer` (``--accelerator`` etc.)."""
+
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from report_fake_store import build_fake_store
-from reports.render import render
+from reports.render import render_report
 
 
 @pytest.fixture(scope="session")
@@ -24,5 +24,5 @@ def fake_out(tmp_path_factory) -> Path:
 def rendered(fake_out) -> tuple[Path, str]:
     """(REPORT.md path, console text) of one rendering of the fake store."""
     buffer = io.StringIO()
-    report = render(fake_out, console=Console(file=buffer, width=200, color_system=None))
+    report = render_report(fake_out, console=Console(file=buffer, width=200, color_system=None))
     return report, buffer.getvalue()

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from rich.console import Console
 from rich.table import Table
 
-from suites.progress import PIPE_WIDTH, LineProgress, TrainingBar, make_console, make_progress
+from reports.console import PIPE_WIDTH, LineProgress, make_console, make_progress
+from suites.progress import TrainingBar
 
 HEADERS = [f"ood_set_number_{i} ↑" for i in range(10)]
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from report_fake_store import METHODS, build_fake_store
 from reports.plots import DPI, method_curves, training_curves
-from reports.render import render
+from reports.render import render_report
 from reports.results import Results
 from spindrop.training.curves import CURVES, csv_logger, log_dir, read_curves
 from spindrop.training.spec import TrainSpec
@@ -92,7 +92,7 @@ def test_no_plot_without_logs(fake_out, tmp_path):
 
 
 def test_report_shows_a_training_plot_per_dataset_and_model(curves_out):
-    report = render(curves_out, curves_out / "report_with_curves", console=Console(quiet=True))
+    report = render_report(curves_out, curves_out / "report_with_curves", console=Console(quiet=True))
     text = report.read_text()
     for dataset, model, title in (("mnist", "lenet5", "MNIST"), ("cifar10", "vgg_small", "CIFAR-10")):
         png = report.parent / f"training_{dataset}_{model}.png"
