@@ -186,6 +186,9 @@ def compare_spindrop_spatial(model: nn.Module, input_shape: tuple[int, ...], T: 
     )
 
 
+ENERGY_QUANTITIES = ("dropout-module energy", "total energy (crossbar reads + sense amps + dropout)")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One candidate reading of a paper's ratio on one model: SpinDrop / Spatial of ``quantity``
@@ -198,6 +201,7 @@ class Candidate:
     spatial: float
     formula: str
     label: str = LABEL
+    unit: str = ""
 
     @property
     def value(self) -> float:
@@ -229,11 +233,9 @@ def claim_candidates(model: nn.Module, input_shape: tuple[int, ...], T: int = 20
             seen.add((lr.layer_type, scope, lr.ratio))
             found.append(Candidate(name, f"per-layer modules, {lr.layer_type} (e.g. `{lr.layer}`)", scope,
                                    lr.spindrop_modules, lr.spatial_modules, lr.formula))
-        found += [Candidate(name, r.name, reading, r.spindrop, r.spatial, r.formula) for r in c.ratios()]
+        found += [Candidate(name, r.name, reading, r.spindrop, r.spatial, r.formula,
+                            unit="J" if r.name in ENERGY_QUANTITIES else "") for r in c.ratios()]
     return found
-
-
-ENERGY_QUANTITIES = ("dropout-module energy", "total energy (crossbar reads + sense amps + dropout)")
 
 
 def nearest(candidates: list[Candidate], target: float = PAPER_ENERGY_RATIO,

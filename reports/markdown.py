@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims
+from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims, candidate_lines
 from .plots import Plot
 from .results import Results, dataset_name
 from .tables import STALE_MARK, Table, energy_unit, to_markdown
@@ -100,11 +100,13 @@ def _claims_lines(claims: list[Claims]) -> list[str]:
              f"**{PAPER_ENERGY_RATIO:g}×** less energy than SpinDrop (abstract; the full paper is not at hand, so "
              "which energy terms its energy figure covers is not known here). Below, the same ratios from this "
              "suite's cost model — all **modelled**, SpinDrop / MC-SpatialDropout with the same method "
-             "parameters. A k×k conv layer gives k² (k²·C_in word-line modules vs C_in channel modules); FC "
-             "layers need one module per input under both methods, which pulls the network ratio below the "
-             "per-layer one.", ""]
+             "parameters. A k×k conv layer gives k² (k²·C_in word-line modules vs C_in channel modules); an FC "
+             "layer that reads a plain vector needs one module per input under both methods, and the "
+             "flatten→FC layer C·H·W (SpinDrop) vs C (Spatial, `fc_grouping=channel`) or C·H·W "
+             "(`fc_grouping=element`), which pulls the network ratio below the per-layer one.", ""]
     if not claims:
-        return [*lines, "No (dataset, model) has hardware cells of both `spindrop` and `spatial`.", ""]
+        return [*lines, "No (dataset, model) has hardware cells of both `spindrop` and `spatial`.", "",
+                *candidate_lines()]
     for c in claims:
         params = f", {c.params}" if c.params else ""
         lines += [f"### {dataset_name(c.dataset)} / {c.model} ({c.label}{params}, T = {c.mc_samples})", "",
@@ -121,7 +123,7 @@ def _claims_lines(claims: list[Claims]) -> list[str]:
             paper = f"{r.paper:g}× {r.paper_scope}".strip()
             lines.append(f"| {r.name} | {a} | {b} | {r.value:.2f}× | {paper} | {r.formula} = {a} / {b} |")
         lines.append("")
-    return lines
+    return [*lines, *candidate_lines()]
 
 
 def _failed_lines(res: Results) -> list[str]:

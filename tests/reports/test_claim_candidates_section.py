@@ -1,0 +1,76 @@
+"""The paper-claims section's candidate table (reports.claims.candidate_lines): both network-level
+module ratios with their formula, every candidate labelled modelled, the nearest-to-94.11× line,
+and the module ratios checked against arithmetic written out here from the layer geometry."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from reports.claims import REFERENCE_MODELS, candidate_lines, reference_candidates
+
+# Layer geometry written out by hand (width 1). Binary-input layers only.
+#   VGG-small 3×32×32: convs 2..6 read C_in = 128, 128, 256, 256, 512 (3×3); the flatten→FC reads the
+#   512×4×4 map; the second FC reads 1024 inputs.
+#   LeNet-5 1×28×28: conv2 reads 6 channels (5×5); the flatten→FC reads 16×5×5; the second FC 120.
+VGG_CONV = (128, 128, 256, 256, 512)
+HAND = {
+    "vgg_small": {"spindrop": 9 * sum(VGG_CONV) + 512 * 4 * 4 + 1024,
+                  "channel": sum(VGG_CONV) + 512 + 1024,
+                  "element": sum(VGG_CONV) + 512 * 4 * 4 + 1024},
+    "lenet5": {"spindrop": 25 * 6 + 16 * 5 * 5 + 120, "channel": 6 + 16 + 120, "element": 6 + 16 * 5 * 5 + 120},
+}
+
+
+@pytest.fixture(scope="module")
+def section(rendered) -> str:
+    text = rendered[0].read_text()
+    return text.split("## Paper claims vs this suite", 1)[1].split("\n## ", 1)[0]
+
+
+def test_both_network_module_ratios_with_formula(section):
+    assert "Σ_l m_l(SpinDrop) / Σ_l m_l(Spatial)" in section
+    for model, counts in HAND.items():
+        for reading in ("channel", "element"):
+            ratio = counts["spindrop"] / counts[reading]
+            line = f"{counts['spindrop']:,} / {counts[reading]:,} = {ratio:.2f}× ({reading})"
+            assert line in section, line
+    # the issue's numbers
+    assert "20,736 / 2,816 = 7.36× (channel)" in section and "20,736 / 10,496 = 1.98× (element)" in section
+    assert "670 / 142 = 4.72× (channel)" in section
+
+
+def test_candidates_are_modelled_and_the_quantity_is_not_known(section):
+    assert "not known" in section and "Candidates on the reference models (modelled)" in section
+    cands = reference_candidates()
+    assert {c.model for c in cands} == {name for name, _ in REFERENCE_MODELS}
+    assert all(c.label == "modelled" for c in cands)
+    table = section.split("| model | quantity | FC reading |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert len(rows) == len(cands) and all(f"| {c.model} | {c.quantity} | {c.reading} |" in row
+                                           for c, row in zip(cands, rows))
+
+
+def test_candidate_module_ratios_match_the_geometry():
+    cands = reference_candidates()
+    for model, counts in HAND.items():
+        for reading in ("channel", "element"):
+            (c,) = [c for c in cands if (c.model, c.quantity, c.reading) == (model, "network dropout modules", reading)]
+            assert (c.spindrop, c.spatial) == (counts["spindrop"], counts[reading])
+
+
+def test_nearest_line_names_a_table_row(section):
+    m = re.search(r"\*\*Nearest to 94.11× among the energy ratios\*\* \(modelled\): (.+?) of (\w+), (\w+) reading: "
+                  r"([0-9.,]+)×", section)
+    assert m, "no nearest line"
+    quantity, model, reading, value = m.groups()
+    rows = [c for c in reference_candidates() if (c.quantity, c.model, c.reading) == (quantity, model, reading)]
+    assert len(rows) == 1 and f"{rows[0].value:.4g}" == value
+    energy = [c for c in reference_candidates() if "energy" in c.quantity]
+    assert abs(math.log(rows[0].value / 94.11)) == min(abs(math.log(c.value / 94.11)) for c in energy)
+
+
+def test_lines_are_markdown_table_rows_of_equal_width():
+    table = [line for line in candidate_lines() if line.startswith("|")]
+    assert len({line.count(" | ") for line in table[2:]}) == 1 and len(table) == len(reference_candidates()) + 2
