@@ -16,8 +16,16 @@ import functools
 import math
 from dataclasses import dataclass
 
-from hardware.compare import (ENERGY_QUANTITIES, LABEL, PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Candidate, Ratio,
-                              claim_candidates, nearest)
+from hardware.compare import (
+    ENERGY_QUANTITIES,
+    LABEL,
+    PAPER_ENERGY_RATIO,
+    PAPER_MODULE_RATIO,
+    Candidate,
+    Ratio,
+    claim_candidates,
+    nearest,
+)
 from hardware.presets import DEFAULT
 from spindrop import build_model
 

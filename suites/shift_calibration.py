@@ -20,7 +20,6 @@ from .base import Target
 from .workbench import Workbench, seeded_subset
 
 
-
 def calibration_table(out: Path, data_root: str | Path | None = None, dataset: str = "mnist",
                       images: int = 1000, profile: str = "quick") -> str:
     """Measured accuracy of the deterministic network of ``profile`` on ``dataset`` under every

@@ -21,7 +21,13 @@ from spindrop import BinaryConv2d, BinaryLinear, binary_layers, mc_predict, site
 from spindrop.geometry import flatten_feeds
 from spindrop.methods.spatial import SpatialConfig
 
-from .helpers import SamplerRecorder, binomial_ok, build, keep_rate_ok, sylvester_hadamard
+from .helpers import (
+    SamplerRecorder,
+    binomial_ok,
+    build,
+    keep_rate_ok,
+    sylvester_hadamard,
+)
 
 P = 0.3
 C, H, W = 8, 2, 2   # flattened map: 32 FC inputs (a power of 2 for the Hadamard weight)
@@ -180,7 +186,7 @@ def test_flatten_feeds_matches_the_tensors_the_layers_read(model_name):
 
 
 def test_sites_see_the_traced_map_and_mc_runs():
-    model, method, shape = build("lenet5", "spatial", fc_grouping="channel")
+    model, _, shape = build("lenet5", "spatial", fc_grouping="channel")
     x = torch.randn(3, *shape)
     out = mc_predict(model, x, T=3, seed=0)
     assert out.probs.shape == (3, 3, 10)

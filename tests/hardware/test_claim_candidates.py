@@ -14,8 +14,13 @@ from torch import nn
 
 import spindrop
 from hardware import DEFAULT
-from hardware.compare import (ENERGY_QUANTITIES, PAPER_ENERGY_RATIO, claim_candidates, compare_spindrop_spatial,
-                              nearest)
+from hardware.compare import (
+    ENERGY_QUANTITIES,
+    PAPER_ENERGY_RATIO,
+    claim_candidates,
+    compare_spindrop_spatial,
+    nearest,
+)
 from spindrop import BinaryConv2d, BinaryLinear
 
 MODELS = {"vgg_small": (3, 32, 32), "lenet5": (1, 28, 28)}
@@ -66,7 +71,7 @@ def _get(cands, quantity, reading):
 
 
 def test_network_ratios_match_the_layer_arithmetic(case):
-    name, _, hand, cands = case
+    _, _, hand, cands = case
     for reading in ("channel", "element"):
         modules = _get(cands, "network dropout modules", reading)
         assert (modules.spindrop, modules.spatial) == (hand["spindrop"]["modules"], hand[reading]["modules"])
@@ -80,7 +85,7 @@ def test_network_ratios_match_the_layer_arithmetic(case):
 
 
 def test_issue_numbers(case):
-    name, _, hand, cands = case
+    name, _, _, cands = case
     channel = _get(cands, "network dropout modules", "channel")
     if name == "vgg_small":   # issue 10: 20736 / 2816 = 7.36× (channel), 1.98× (element)
         assert (channel.spindrop, channel.spatial) == (20736, 2816) and round(channel.value, 2) == 7.36
@@ -90,7 +95,7 @@ def test_issue_numbers(case):
 
 
 def test_per_layer_rows(case):
-    name, model, _, cands = case
+    name, _, _, cands = case
     per_layer = {(c.quantity.split(" (e.g.")[0], c.reading): c.value for c in cands
                  if c.quantity.startswith("per-layer")}
     k = {"vgg_small": 3, "lenet5": 5}[name]

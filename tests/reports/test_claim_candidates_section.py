@@ -31,7 +31,7 @@ def section(rendered) -> str:
 
 def test_both_network_module_ratios_with_formula(section):
     assert "Σ_l m_l(SpinDrop) / Σ_l m_l(Spatial)" in section
-    for model, counts in HAND.items():
+    for counts in HAND.values():
         for reading in ("channel", "element"):
             ratio = counts["spindrop"] / counts[reading]
             line = f"{counts['spindrop']:,} / {counts[reading]:,} = {ratio:.2f}× ({reading})"
@@ -74,3 +74,17 @@ def test_nearest_line_names_a_table_row(section):
 def test_lines_are_markdown_table_rows_of_equal_width():
     table = [line for line in candidate_lines() if line.startswith("|")]
     assert len({line.count(" | ") for line in table[2:]}) == 1 and len(table) == len(reference_candidates()) + 2
+
+
+def test_spatial_runs_pair_with_spindrop_on_the_parameters_spindrop_has():
+    from types import SimpleNamespace
+
+    from reports.claims import _spatial_partners
+    labels = {("spindrop", "p=0.2,rescale=False"): "spindrop",
+              ("spatial", "fc_grouping=channel,p=0.2,rescale=False"): "spatial (channel)",
+              ("spatial", "fc_grouping=element,p=0.2,rescale=False"): "spatial (element)",
+              ("spatial", "fc_grouping=channel,p=0.1,rescale=False"): "spatial (p=0.1)"}
+    res = SimpleNamespace(method_labels=labels)
+    assert [label for _, label in _spatial_partners(res, "p=0.2,rescale=False")] == [
+        "spatial (channel)", "spatial (element)"]
+    assert [label for _, label in _spatial_partners(res, "p=0.3,rescale=False")] == []
