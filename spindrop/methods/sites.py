@@ -1,16 +1,17 @@
 """Dropout sites shared by several methods.
 
-All gate the *binarised* input of a layer (DESIGN.md "Where the mask acts"): the MAC sees
+All gate the *binarised* input of a layer (docs/design.md "How a method attaches"): the MAC sees
 x_b ⊙ m with m ∈ {0, 1} (or {0, 1/(1−p)} with rescaling), so a dropped input adds 0.
 """
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..binary import BinaryConv2d, BinaryLayer
 from ..geometry import reads_map
-from .base import DropoutConfig, DropoutSite
+from .base import DropoutConfig, DropoutSite, ideal_keep_mask
 
 
 class ElementwiseSite(DropoutSite):
@@ -61,24 +62,73 @@ class ChannelSite(DropoutSite):
 
 class WordLineSite(DropoutSite):
     """One Bernoulli bit per crossbar word line, re-drawn at every window position (SpinDrop,
-    Ahmed et al., JETCAS 2023).
+    Ahmed et al., JETCAS 2023): y[b, :, l] = W · (X[b, :, l] ⊙ M[b, :, l]) with W of shape
+    (C_out, k²·C_in), X the (k²·C_in, L) im2col matrix of image b and M i.i.d. keep bits, one
+    per (image, word line, window). On a fully connected layer the word lines are the inputs.
 
-    A conv layer is evaluated as im2col → mask → matmul: the patch tensor X of shape
-    (B, C_in, k_h, k_w, H_out, W_out), i.e. the (B, k²·C_in, L) im2col matrix with
-    L = H_out·W_out, is gated element-wise and y = W · (X ⊙ M) with W of shape (C_out, k²·C_in).
-    X is a strided view of the padded input (``Tensor.unfold``), so the only copy is the masked
-    product; ``F.unfold`` (aten::im2col) was 4× slower on the CPU
-    (tests/benchmarks/test_spindrop_bench.py). On a fully connected layer the word lines are the
-    inputs.
+    Fast path (stride 1, dilation 1: every conv of the models here). Flatten each channel of
+    the padded input (width W_p); tap (i, j) of window (h, w) reads element
+    (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the windows are
+    one contiguous run of L' = H_out·W_p elements and X is a view (B, C_in, k_h, k_w, L') with
+    unit inner stride (two ``Tensor.unfold``). The W_p − W_out windows per row that wrap into
+    the next row are computed and cropped; their bits are drawn but reach no output. The float
+    mask is written by the comparison itself (:meth:`DropoutSite.keep_multiplier`) and the
+    patches are multiplied into it, so the patch tensor is materialised once; the batch is cut
+    into chunks of at most ``MAX_PATCH_ELEMENTS`` patch entries to bound memory. Measured
+    against the plain 6-D view + ``torch.where`` in docs/performance.md. Zero-padding entries
+    are 0, so their bits change nothing.
+
+    Other strides take :func:`wordline_mac_reference`, the plain implementation, which is also
+    the statistical reference of the fast path (tests/core/test_wordline_fast.py).
     """
+
+    MAX_PATCH_ELEMENTS = 1 << 24  # 64 MiB of fp32 patches per chunk
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         if not isinstance(layer, BinaryConv2d):
             return layer.mac(self.gate(x, tuple(x.shape), (1,)))
-        (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-        padded = F.pad(x, (pw, pw, ph, ph))
-        patches = padded.unfold(2, kh, sh).unfold(3, kw, sw).permute(0, 1, 4, 5, 2, 3)
-        masked = self.gate(patches, tuple(patches.shape), (1, 2, 3))
-        batch, _, _, _, h_out, w_out = masked.shape
-        out = layer.binary_weight().flatten(1) @ masked.reshape(batch, -1, h_out * w_out)
-        return out.view(batch, layer.out_channels, h_out, w_out)
+        if tuple(layer.stride) != (1, 1) or tuple(layer.dilation) != (1, 1) or layer.groups != 1:
+            return wordline_mac_reference(self, layer, x)
+        (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
+        batch, channels, height, width = x.shape
+        wp = width + 2 * pw
+        h_out, w_out = height + 2 * ph - kh + 1, wp - kw + 1
+        n = h_out * wp
+        # one extra zero row below: the last tap of the last (cropped) windows reads past the plane
+        flat = F.pad(x, (pw, pw, ph, ph + 1)).flatten(2)
+        patches = flat.unfold(2, n + kw - 1, wp)[:, :, :kh].unfold(3, n, 1)
+        weight = layer.binary_weight().flatten(1)
+        step = max(1, self.MAX_PATCH_ELEMENTS // (channels * kh * kw * n))
+        outs = []
+        for start in range(0, batch, step):
+            chunk = patches[start:start + step]
+            mask = self._window_mask(tuple(chunk.shape), h_out, w_out, x.dtype, x.device)
+            masked = mask * chunk if torch.is_grad_enabled() else mask.mul_(chunk)
+            outs.append(weight @ masked.reshape(chunk.shape[0], -1, n))
+        out = torch.cat(outs) if len(outs) > 1 else outs[0]
+        return out.view(batch, layer.out_channels, h_out, wp)[..., :w_out]
+
+    def _window_mask(self, shape: tuple[int, ...], h_out: int, w_out: int, dtype: torch.dtype,
+                     device: torch.device) -> Tensor:
+        """Keep multipliers for patches of ``shape`` = (B, C_in, k_h, k_w, H_out·W_p). The ideal
+        sampler draws the wrap-around windows too (their bits reach no output); any other sampler
+        is asked for the true windows, (B, C_in, k_h, k_w, H_out, W_out), one bit per (image, word
+        line, window) as the :data:`~spindrop.methods.base.MaskSampler` protocol says, and the
+        mask is zero-padded to W_p."""
+        if self.sampler is ideal_keep_mask:
+            return self.keep_multiplier(shape, (1, 2, 3), dtype, device)
+        mask = self.keep_multiplier((*shape[:4], h_out, w_out), (1, 2, 3), dtype, device)
+        return F.pad(mask, (0, shape[4] // h_out - w_out)).flatten(4)
+
+
+def wordline_mac_reference(site: DropoutSite, layer: BinaryConv2d, x: Tensor) -> Tensor:
+    """SpinDrop's conv MAC, plainly: the patch tensor (B, C_in, k_h, k_w, H_out, W_out) as a
+    strided view of the padded input (``Tensor.unfold``), gated by ``site.gate`` and multiplied
+    by W as the (B, k²·C_in, L) im2col matrix."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    padded = F.pad(x, (pw, pw, ph, ph))
+    patches = padded.unfold(2, kh, sh).unfold(3, kw, sw).permute(0, 1, 4, 5, 2, 3)
+    masked = site.gate(patches, tuple(patches.shape), (1, 2, 3))
+    batch, _, _, _, h_out, w_out = masked.shape
+    out = layer.binary_weight().flatten(1) @ masked.reshape(batch, -1, h_out * w_out)
+    return out.view(batch, layer.out_channels, h_out, w_out)

@@ -1,25 +1,59 @@
-"""SpinDrop's per-window masks need an explicit im2col: gate the strided-view implementation
-against ``F.unfold`` + mask + matmul (the plain implementation it replaced)."""
+"""SpinDrop's cost (goal 2 of issue 13, docs/performance.md): its fast conv path against the
+plain reference, its MC inference against our MC-Dropout (≤ 2×), and its training steps against
+the other methods' (≤ 1.5×)."""
+import pytest
 import torch
 import torch.nn.functional as F
 
-from spindrop.binary import BinaryConv2d
-from spindrop.methods.base import DropoutConfig, ideal_keep_mask
-from spindrop.methods.sites import WordLineSite
-from .conftest import ratio_gate
+import spindrop
+from spindrop.binary import BinaryConv2d, clip_latent_weights
+from spindrop.methods.base import DropoutConfig
+from spindrop.methods.sites import WordLineSite, wordline_mac_reference
+
+from .conftest import full_size, ratio_gate
+from .test_mc_bench import NETWORKS, _ours, _sizes
 
 
-def _unfold_reference(layer: BinaryConv2d, x: torch.Tensor) -> torch.Tensor:
-    cols = F.unfold(x, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-    cols = cols * ideal_keep_mask(tuple(cols.shape), (1,), 0.2, x.device).to(x.dtype)
-    out = layer.binary_weight().flatten(1) @ cols
-    return out.view(x.shape[0], layer.out_channels, x.shape[2], x.shape[3])
-
-
-def test_wordline_site_faster_than_unfold(benchmark):
+def test_fast_wordline_site_faster_than_reference(benchmark):
     torch.manual_seed(0)
-    layer = BinaryConv2d(16, 32, 3, padding=1)
+    layer = BinaryConv2d(16, 16, 3, padding=1)
     site = WordLineSite(DropoutConfig(p=0.2))
-    x = torch.randn(64, 16, 32, 32).sign()
+    site.mc = True
+    x = torch.randn(128 if full_size(benchmark) else 4, 16, 32, 32).sign()
     with torch.no_grad():
-        ratio_gate(benchmark, lambda: site(layer, x), lambda: _unfold_reference(layer, x), max_ratio=0.9)
+        ratio_gate(benchmark, lambda: site(layer, x), lambda: wordline_mac_reference(site, layer, x),
+                   max_ratio=0.6)
+
+
+@pytest.mark.parametrize("net", list(NETWORKS))
+def test_spindrop_mc_within_2x_mc_dropout(benchmark, net):
+    batch, T = _sizes(benchmark)
+    x = torch.randn(batch, *NETWORKS[net][1])
+    ours, base = _ours(net, "spindrop"), _ours(net, "mc_dropout")
+    ratio_gate(benchmark, lambda: spindrop.mc_predict(ours, x, T=T), lambda: spindrop.mc_predict(base, x, T=T),
+               max_ratio=2.0, rounds=3)
+
+
+def _train_steps(net: str, method: str, batch: int, steps: int):
+    """``steps`` training steps (forward, cross-entropy, backward, Adam, latent-weight clipping)."""
+    model = _ours(net, method).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, *NETWORKS[net][1], generator=g)
+    y = torch.randint(0, 10, (batch,), generator=g)
+
+    def run():
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            clip_latent_weights(model)
+    return run
+
+
+@pytest.mark.parametrize("net", ["lenet5_x2", "vgg_small_x1/8"])
+def test_spindrop_training_within_1_5x(benchmark, net):
+    batch, steps = (128, 5) if full_size(benchmark) else (8, 1)
+    ratio_gate(benchmark, _train_steps(net, "spindrop", batch, steps),
+               {m: _train_steps(net, m, batch, steps) for m in ("mc_dropout", "spatial")},
+               max_ratio=1.5, rounds=3)
