@@ -15,6 +15,10 @@ B_l = ceil(R_l / tile rows), passes P_l):
   P_l · W_l · C_l · B_l · E_sense.
 * dropout modules: P_l · draws_l · (E_write + E_read + E_reset), one module event (write + read +
   reset, :func:`hardware.device.event_energy`) per random draw, at the method's drop probability p.
+  When the preset's device is not ideal (variation, stuck-at faults, p drift), the event is the
+  mean over the layer's drawn modules of their energies at their *realised* p_i
+  (:func:`hardware.device.module_event_energies`): the chip ``chip_seed`` that the measured
+  suites evaluate (:func:`hardware.sampler.layer_events`).
 
 Passes: a sampling method (``stochastic=True`` and at least one draw on this model) runs T MC
 passes, except that the layers before the first layer with random draws give the same result in
@@ -35,6 +39,7 @@ from spindrop import Method, get_method
 from .crossbar import LayerMapping, map_layer
 from .device import ModuleEventEnergy, event_energy
 from .presets import DEFAULT, HardwarePreset, get_preset
+from .sampler import layer_events
 
 FORMULAS: dict[str, str] = {
     "tiles": "ceil(rows / tile_rows) · ceil(cols / tile_cols)",
@@ -121,6 +126,17 @@ class CostReport:
     shared_modules: int
     event: ModuleEventEnergy | None
     formulas: dict = field(default_factory=lambda: dict(FORMULAS))
+    events: dict[str, ModuleEventEnergy] = field(default_factory=dict)
+    """Realised mean event per layer with draws (empty for an ideal device: every layer's event is
+    ``event``); its ``p`` is the layer's mean realised drop probability."""
+
+    @property
+    def p_realised(self) -> float | None:
+        """Mean drop probability per draw over all draws (the nominal p for an ideal device;
+        None without draws)."""
+        if self.draws == 0 or self.event is None:
+            return None
+        return sum(lc.draws * self.events.get(lc.name, self.event).p for lc in self.layers) / self.draws
 
     @property
     def modules(self) -> int:
@@ -203,11 +219,13 @@ def _method(method: Method | str) -> Method:
 
 def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T: int = 20,
          preset: HardwarePreset | str = DEFAULT, reuse_prefix: bool = True,
-         model_name: str | None = None) -> CostReport:
+         model_name: str | None = None, chip_seed: int = 0) -> CostReport:
     """Modelled cost per image of ``T``-sample MC inference of ``model`` under ``method``.
 
     ``method``: a :class:`spindrop.Method` or a registered name (default parameters).
     ``input_shape``: one input, (C, H, W). ``preset``: a :class:`HardwarePreset` or its name.
+    ``chip_seed``: which chip's modules price the dropout events when the preset's device is not
+    ideal (the seed :func:`hardware.attach_device` draws the modules with).
     """
     if not (isinstance(T, int) and T >= 1):
         raise ValueError(f"number of MC samples T={T!r} must be an int >= 1")
@@ -219,6 +237,12 @@ def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T
     first = next((i for i, (_, h) in enumerate(plan.layers) if h.draws > 0), len(plan.layers))
     p = float(getattr(method.config, "p", 0.0))
     event = event_energy(hw.mtj, p) if plan.total_draws > 0 else None
+    realised = event is not None and not hw.mtj.ideal
+    events = layer_events(model, method, tuple(input_shape), hw.mtj, chip_seed) if realised else {}
+    unpriced = [g.name for g, lh in plan.layers if realised and lh.draws and g.name not in events]
+    if unpriced:
+        raise RuntimeError(f"{method.name}: layers {unpriced} have random draws but drew no device modules in "
+                           f"a pass; its sites must call their sampler (hardware.sampler.layer_events)")
 
     mtj = hw.mtj
     r_avg = 2.0 / (1.0 / mtj.r_p + 1.0 / mtj.r_ap)  # harmonic mean: exact for a complementary pair
@@ -228,12 +252,13 @@ def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T
         m = map_layer(geom, hw.crossbar)
         layer_passes = passes if (not reuse_prefix or i >= first) else 1
         draws = lh.draws * layer_passes
+        layer_event = events.get(geom.name, event)
         energy = EnergyBreakdown(
             crossbar_read=layer_passes * m.windows * m.cells * cell_read,
             sense_amp=layer_passes * m.windows * m.cols * m.row_blocks * hw.sense_amp_energy,
-            dropout_write=draws * event.write if event else 0.0,
-            dropout_read=draws * event.read if event else 0.0,
-            dropout_reset=draws * event.reset if event else 0.0,
+            dropout_write=draws * layer_event.write if layer_event else 0.0,
+            dropout_read=draws * layer_event.read if layer_event else 0.0,
+            dropout_reset=draws * layer_event.reset if layer_event else 0.0,
         )
         layers.append(LayerCost(m, modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes,
                                 energy=energy))
@@ -251,5 +276,5 @@ def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T
         model=model_name or type(model).__name__, method=method.name, method_params=method.params(),
         input_shape=tuple(input_shape), T=T, passes=passes, sampling=sampling, passes_note=note,
         reuse_prefix=reuse_prefix, preset=hw.name, layers=tuple(layers),
-        shared_modules=plan.shared_modules, event=event,
+        shared_modules=plan.shared_modules, event=event, events=events,
     )

@@ -1,4 +1,4 @@
-"""MTJ device model of a stochastic dropout module (DESIGN.md "Hardware cost model").
+"""MTJ device model of a stochastic dropout module (docs/hardware.md).
 
 Switching (thermal-activation regime, Koch et al., PRL 92, 088302, 2004): a current pulse of
 amplitude I and width t switches the free layer with probability
@@ -40,19 +40,17 @@ Device-to-device variation and faults: each physical module draws Δ_i ~ N(Δ, (
 I_c0,i ~ N(I_c0, (σ_Ic0·I_c0)²) once (seeded); the write current is chosen for the *nominal*
 device at the target p, so module i drops with p_i = P_sw(I_w, t_w; Δ_i, I_c0,i). A share
 ``stuck_at_drop_rate`` of modules always drops (p_i = 1), a share ``stuck_at_keep_rate`` never
-drops (p_i = 0).
+drops (p_i = 0). ``p_drift`` δ: the write driver is calibrated for p·(1 + δ) instead of p (the
+current error that gives it follows from the inverse, docs/hardware.md). The torch mask sampler
+that draws keep bits from these modules is :mod:`hardware.sampler`.
 """
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
-
-from spindrop.methods.base import MASK_LEVELS
-
+from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -71,6 +69,8 @@ class MTJConfig:
     v_write: None → write/reset energy is the MTJ's Joule heat I²·R·t; a voltage → V·I·t
         (supply-side, NVSim's definition).
     conditional_reset: reset only the modules that switched (the read result gates the pulse).
+    p_drift: relative error of the programmed drop probability (a miscalibrated write driver):
+        the write current is the nominal device's current for p·(1 + p_drift) instead of p.
     """
 
     delta: float
@@ -89,6 +89,7 @@ class MTJConfig:
     stuck_at_keep_rate: float = 0.0
     v_write: float | None = None
     conditional_reset: bool = False
+    p_drift: float = 0.0
 
     def __post_init__(self) -> None:
         positive = ("delta", "i_c0", "tau0", "r_p", "r_ap", "v_read", "t_read", "t_pulse",
@@ -101,8 +102,17 @@ class MTJConfig:
                 raise ValueError(f"MTJConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.stuck_at_drop_rate + self.stuck_at_keep_rate > 1:
             raise ValueError("stuck_at_drop_rate + stuck_at_keep_rate must be <= 1")
+        if not self.p_drift > -1:
+            raise ValueError(f"MTJConfig.p_drift must be > -1 (a relative error of p), got {self.p_drift!r}")
         if self.v_write is not None and not self.v_write > 0:
             raise ValueError(f"MTJConfig.v_write must be > 0 or None, got {self.v_write!r}")
+
+    @property
+    def ideal(self) -> bool:
+        """True when every module realises the target p exactly: no variation, no stuck-at
+        faults, no drift. Masks drawn from an ideal device are ideal Bernoulli masks."""
+        return (self.sigma_delta == self.sigma_ic0 == self.stuck_at_drop_rate == self.stuck_at_keep_rate
+                == self.p_drift == 0.0)
 
     @property
     def tmr(self) -> float:
@@ -172,45 +182,28 @@ class ModuleEventEnergy:
         return self.write + self.read + self.reset
 
 
-def _avg_resistance(r_from: float, r_to: float, tau: float, pulse: float) -> float:
-    """Time-average resistance over a pulse that switches r_from → r_to with time constant τ."""
-    frac_from = tau * -math.expm1(-pulse / tau) / pulse  # E[min(T_sw, t)] / t
-    return r_to + (r_from - r_to) * frac_from
-
-
 def event_energy(config: MTJConfig, p: float) -> ModuleEventEnergy:
-    """Expected energy of one write + read + reset event of a nominal module at drop probability p.
+    """Expected energy of one write + read + reset event of a nominal module at drop probability p
+    (:func:`module_event_energies` of the nominal Δ, I_c0; module docstring for the formulas).
 
     p = 0 means the module is never fired: no write, a read of P, no reset needed.
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"drop probability p={p} must be in [0, 1)")
-    read = config.v_read ** 2 * config.t_read * (p / config.r_ap + (1.0 - p) / config.r_p)
+    write, read, reset = (float(e) for e in module_event_energies(config, p, nominal_parameters(config)))
     if p == 0.0:
-        return ModuleEventEnergy(p, 0.0, 0.0, 0.0, read, 0.0)
-    i_w, t_w = write_current(config, p), config.t_pulse
-    reset_share = p if config.conditional_reset else 1.0
-    if config.v_write is not None:
-        write = config.v_write * i_w * t_w
-        reset = reset_share * config.v_write * config.i_reset * config.t_reset
-    else:
-        r_w = _avg_resistance(config.r_p, config.r_ap, tau_for_p(p, t_w), t_w)
-        write = i_w ** 2 * t_w * r_w
-        tau_r = time_constant(config, config.i_reset)
-        r_r = _avg_resistance(config.r_ap, config.r_p, tau_r, config.t_reset)
-        r_reset = p * r_r + (0.0 if config.conditional_reset else (1.0 - p) * config.r_p)
-        reset = config.i_reset ** 2 * config.t_reset * r_reset
-    return ModuleEventEnergy(p, i_w, t_w, write, read, reset)
+        return ModuleEventEnergy(p, 0.0, 0.0, write, read, reset)
+    return ModuleEventEnergy(p, programmed_current(config, p), config.t_pulse, write, read, reset)
 
 
-# ----------------------------------------------------------------------------- variation, masks
+# ----------------------------------------------------------------------------- variation, faults
 
 def module_switching_probabilities(config: MTJConfig, p_target: float, shape: tuple[int, ...],
                                    generator: torch.Generator | None = None) -> Tensor:
     """Per-module drop probabilities (float64, CPU) of ``shape`` physical modules.
 
-    Draws Δ_i, I_c0,i and the stuck-at faults with ``generator``; the write current is the
-    nominal device's current for ``p_target``.
+    Draws Δ_i, I_c0,i and the stuck-at faults with ``generator``; the write current is
+    :func:`programmed_current` for ``p_target``.
     """
     if not 0.0 <= p_target < 1.0:
         raise ValueError(f"target drop probability p={p_target} must be in [0, 1)")
@@ -221,10 +214,9 @@ def module_switching_probabilities(config: MTJConfig, p_target: float, shape: tu
 def draw_module_parameters(config: MTJConfig, shape: tuple[int, ...],
                            generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """(Δ_i, I_c0,i, fault) of ``shape`` modules; fault = 1 stuck-at-drop, −1 stuck-at-keep, 0 none."""
-    kw = dict(generator=generator, dtype=torch.float64)
-    z_delta = torch.randn(shape, **kw)
-    z_ic0 = torch.randn(shape, **kw)
-    u = torch.rand(shape, **kw)
+    z_delta = torch.randn(shape, generator=generator, dtype=torch.float64)
+    z_ic0 = torch.randn(shape, generator=generator, dtype=torch.float64)
+    u = torch.rand(shape, generator=generator, dtype=torch.float64)
     # Clamp far-tail draws so a parameter never turns non-positive (only matters for σ ≳ 0.2).
     delta = (config.delta * (1.0 + config.sigma_delta * z_delta)).clamp_min(1e-3 * config.delta)
     i_c0 = (config.i_c0 * (1.0 + config.sigma_ic0 * z_ic0)).clamp_min(1e-3 * config.i_c0)
@@ -234,113 +226,66 @@ def draw_module_parameters(config: MTJConfig, shape: tuple[int, ...],
     return delta, i_c0, fault
 
 
+def nominal_parameters(config: MTJConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """(Δ, I_c0, no fault) of one nominal module, in the form of :func:`draw_module_parameters`."""
+    return (torch.tensor([config.delta], dtype=torch.float64), torch.tensor([config.i_c0], dtype=torch.float64),
+            torch.zeros(1, dtype=torch.int8))
+
+
+def programmed_current(config: MTJConfig, p_target: float) -> float:
+    """The write current the periphery applies for target p: the nominal device's current
+    (:func:`write_current`) for p·(1 + ``p_drift``), the drifted p of a miscalibrated write driver."""
+    programmed = p_target * (1.0 + config.p_drift)
+    if not 0.0 < programmed < 1.0:
+        raise ValueError(f"p_drift={config.p_drift} moves the programmed p={p_target} to {programmed}, "
+                         f"outside (0, 1): use a smaller |p_drift|")
+    return write_current(config, programmed)
+
+
 def probabilities_from_parameters(config: MTJConfig, p_target: float,
                                   params: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+    """p_i = P_sw(I_w, t_w; Δ_i, I_c0,i) with I_w = :func:`programmed_current` (0 for a target
+    of 0: never fired); 1 for stuck-at-drop and 0 for stuck-at-keep modules."""
     delta, i_c0, fault = params
     if p_target == 0.0:
         p = torch.zeros_like(delta)  # never fired
     else:
-        current = write_current(config, p_target)
-        p = p_switch(config, current, config.t_pulse, delta, i_c0)
+        p = p_switch(config, programmed_current(config, p_target), config.t_pulse, delta, i_c0)
     p = torch.where(fault == 1, torch.ones_like(p), p)
     return torch.where(fault == -1, torch.zeros_like(p), p)
 
 
-class DeviceMaskSampler:
-    """A :data:`spindrop.methods.base.MaskSampler` that draws keep bits from MTJ modules.
+def module_event_energies(config: MTJConfig, p_target: float,
+                          params: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """(write, read, reset) energy (J, float64) of one event of each module of ``params``, at its
+    realised drop probability p_i (:func:`probabilities_from_parameters`).
 
-    On first use for a module shape ``[shape[d] for d in sorted(module_dims)]`` it draws the
-    physical modules (seeded by ``seed`` and the module shape, so it does not depend on call
-    order) and their drop probabilities p_i; every call then draws keep = U ≥ p_i with U from
-    torch's global RNG (so ``mc_predict(seed=...)`` still controls the draws), broadcast over
-    the non-module dims (repeated draws of the same modules). Like the ideal sampler, U is a
-    15-bit random integer compared with round(p_i·2^15), so p_i is quantised to 2^-15.
-
-    ``p_target``: the drop probability the write current is designed for; ``None`` uses the
-    ``p`` the site passes on each call.
+    A healthy module i is written with I_w = :func:`programmed_current` for t_w and switches with
+    its own τ_i = τ0·exp(Δ_i(1 − I_w/I_c0,i)), so (module docstring, per module)
+    R_w,i = R_AP − (R_AP − R_P)·τ_i·p_i/t_w, E_write = I_w²·t_w·R_w,i, E_read = V_read²·t_read·
+    (p_i/R_AP + (1 − p_i)/R_P), E_reset = I_r²·t_r·(p_i·R_r,i + (1 − p_i)·R_P) with R_r,i from
+    τ_r,i = τ0·exp(Δ_i(1 − I_r/I_c0,i)). A stuck module still receives every pulse but never
+    changes state: stuck-at-drop sits in AP (p_i = 1, every R = R_AP), stuck-at-keep in P
+    (p_i = 0, every R = R_P). With ``v_write`` write and reset are V·I·t; with
+    ``conditional_reset`` only modules read in AP (share p_i) are reset. Target 0: never fired
+    (no write, no reset), a read of the module's state.
     """
-
-    def __init__(self, config: MTJConfig, p_target: float | None = None, seed: int = 0) -> None:
-        self.config = config
-        self.p_target = p_target
-        self.seed = int(seed)
-        self._params: dict[tuple[int, ...], tuple[Tensor, Tensor, Tensor]] = {}
-        self._p: dict[tuple, Tensor] = {}
-
-    def __repr__(self) -> str:
-        return f"DeviceMaskSampler(p_target={self.p_target}, seed={self.seed})"
-
-    def _module_seed(self, module_shape: tuple[int, ...]) -> int:
-        return zlib.crc32(repr((self.seed, module_shape)).encode())
-
-    def module_parameters(self, module_shape: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
-        """(Δ_i, I_c0,i, fault) of the modules of ``module_shape`` (drawn once, then cached)."""
-        module_shape = tuple(int(n) for n in module_shape)
-        if module_shape not in self._params:
-            gen = torch.Generator().manual_seed(self._module_seed(module_shape))
-            self._params[module_shape] = draw_module_parameters(self.config, module_shape, gen)
-        return self._params[module_shape]
-
-    def module_p(self, module_shape: tuple[int, ...], p: float | None = None) -> Tensor:
-        """Per-module drop probabilities (float64, CPU) for target ``p`` (default ``p_target``)."""
-        target = self.p_target if p is None else p
-        if target is None:
-            raise ValueError("no target p: pass p or construct the sampler with p_target")
-        return self._cached_p(tuple(int(n) for n in module_shape), float(target), torch.device("cpu"),
-                              torch.float64)
-
-    def _cached_p(self, module_shape, target, device, dtype) -> Tensor:
-        key = (module_shape, target, str(device), dtype)
-        if key not in self._p:
-            cpu = self._p.get((module_shape, target, "cpu", torch.float64))
-            if cpu is None:
-                cpu = probabilities_from_parameters(self.config, target, self.module_parameters(module_shape))
-                self._p[(module_shape, target, "cpu", torch.float64)] = cpu
-            if dtype == torch.int32:  # thresholds on the 15-bit grid of ideal_keep_mask
-                thr = torch.round(cpu * MASK_LEVELS)
-                # int16 compares faster; only p_i = 1 (threshold 2^15) needs int32
-                small = thr.numel() == 0 or thr.max().item() < MASK_LEVELS
-                self._p[key] = thr.to(device=device, dtype=torch.int16 if small else torch.int32)
-            else:
-                self._p[key] = cpu.to(device=device, dtype=dtype)
-        return self._p[key]
-
-    def __call__(self, shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
-                 device: torch.device) -> Tensor:
-        target = float(p if self.p_target is None else self.p_target)
-        dims = sorted(int(d) % len(shape) for d in module_dims) if shape else []
-        module_shape = tuple(shape[d] for d in dims)
-        threshold = self._cached_p(module_shape, target, torch.device(device), torch.int32)
-        view = [shape[d] if d in dims else 1 for d in range(len(shape))]
-        # As ideal_keep_mask: R uniform on 15 bits, keep = R ≥ round(p_i·2^15), so p_i is quantised
-        # to 2^-15; p_i = 1 (stuck-at-drop) gives threshold 2^15 > every R: always dropped.
-        r = torch.empty(shape, dtype=torch.int16, device=device).random_()
-        return r >= threshold.reshape(view)
-
-
-def attach_device(model: nn.Module, config: MTJConfig | None = None, seed: int = 0,
-                  p_target: float | None = None) -> nn.Module:
-    """Draw every dropout site's keep bits from its own MTJ modules (in place; returns ``model``).
-
-    One :class:`DeviceMaskSampler` per site (different physical modules per layer), seeded
-    ``seed + i`` for the i-th site. ``config`` defaults to the default preset's MTJ. Call
-    after the method is attached (``method.attach(model)``).
-    """
-    from spindrop import sites
-
-    if config is None:
-        from .presets import DEFAULT
-        config = DEFAULT.mtj
-    for i, site in enumerate(sites(model)):
-        site.sampler = DeviceMaskSampler(config, p_target, seed + i)
-    return model
-
-
-def detach_device(model: nn.Module) -> nn.Module:
-    """Restore the ideal Bernoulli sampler on every dropout site (in place)."""
-    from spindrop import sites
-    from spindrop.methods.base import ideal_keep_mask
-
-    for site in sites(model):
-        site.sampler = ideal_keep_mask
-    return model
+    delta, i_c0, fault = params
+    p = probabilities_from_parameters(config, p_target, params)
+    read = config.v_read ** 2 * config.t_read * (p / config.r_ap + (1.0 - p) / config.r_p)
+    if p_target == 0.0:
+        return torch.zeros_like(p), read, torch.zeros_like(p)
+    i_w, t_w, i_r, t_r = programmed_current(config, p_target), config.t_pulse, config.i_reset, config.t_reset
+    reset_share = p if config.conditional_reset else torch.ones_like(p)
+    if config.v_write is not None:
+        return (torch.full_like(p, config.v_write * i_w * t_w), read,
+                reset_share * config.v_write * i_r * t_r)
+    stuck_r = torch.full_like(p, config.r_p).masked_fill(fault == 1, config.r_ap)
+    # E[time in P]/t_w = τ·p/t_w (module docstring); the switched share p of a healthy module
+    tau_w = time_constant(config, i_w, delta, i_c0)
+    r_w = torch.where(fault == 0, config.r_ap - (config.r_ap - config.r_p) * tau_w * p / t_w, stuck_r)
+    tau_r = time_constant(config, i_r, delta, i_c0)
+    r_r = config.r_p + (config.r_ap - config.r_p) * tau_r * -torch.expm1(-t_r / tau_r) / t_r
+    healthy_reset = p * r_r + (0.0 if config.conditional_reset else (1.0 - p) * config.r_p)
+    r_reset = torch.where(fault == 0, healthy_reset, reset_share * stuck_r)
+    return torch.full_like(p, i_w ** 2 * t_w) * r_w, read, i_r ** 2 * t_r * r_reset

@@ -7,11 +7,13 @@ measured (trained networks on real data) or modelled (the hardware cost model).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims, candidate_lines
 from .plots import Plot
 from .results import Results, dataset_name
+from .robustness import robustness_lines
 from .tables import STALE_MARK, Table, energy_unit, to_markdown
 
 CONVENTIONS = """\
@@ -69,14 +71,23 @@ def _run_lines(res: Results) -> list[str]:
 
 
 def _preset_line(res: Results, run: dict) -> str:
-    """Which numbers a hardware preset priced: only the modelled ones; measured numbers use ideal masks."""
+    """Which numbers a hardware preset priced (the modelled ones) and which measured numbers came from
+    masks drawn by its device model (cells whose ``masks`` provenance names a device)."""
     presets = res.presets()
+    device = Counter(c.provenance["masks"]["preset"] for c in res.cells if isinstance(c.provenance.get("masks"), dict))
+    if device:
+        measured = ("**Measured** numbers of " + ", ".join(f"{n} cells with `{name}`" for name, n in device.items())
+                    + " come from networks trained with ideal masks and evaluated with MC masks drawn by the preset's "
+                    "device model (variation, stuck-at faults, p drift: docs/hardware.md); other measured numbers "
+                    "use ideal Bernoulli masks")
+    else:
+        measured = ("**Measured** numbers come from networks trained and evaluated with ideal Bernoulli masks (the "
+                    "preset's device is ideal, which realises them exactly)")
+    measured += "; the robustness section draws its masks from the preset's device with swept non-idealities"
     if not presets:
-        return (f"- Hardware preset of the run: `{run.get('hardware_preset', 'not recorded')}`; no reported "
-                "number depends on it (measured numbers use ideal Bernoulli masks)")
+        return f"- Hardware preset of the run: `{run.get('hardware_preset', 'not recorded')}`. {measured}"
     used = ", ".join(f"`{name}` ({n} cells)" for name, n in presets.items())
-    return (f"- Hardware preset: {used}; it prices the **modelled** numbers only. **Measured** numbers "
-            "come from networks evaluated with ideal Bernoulli masks (the preset's device model is not applied)")
+    return f"- Hardware preset: {used}; it prices the **modelled** numbers. {measured}"
 
 
 def _stale_lines(res: Results) -> list[str]:
@@ -163,5 +174,5 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
             lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*_claims_lines(claims), *_plot_lines(plots, report_dir), *_stale_lines(res), *_failed_lines(res)]
+    lines += [*robustness_lines(res), *_claims_lines(claims), *_plot_lines(plots, report_dir), *_stale_lines(res), *_failed_lines(res)]
     return "\n".join(lines)

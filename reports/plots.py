@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 from spindrop.training.curves import read_curves
 
 from .results import Results, dataset_name
+from .robustness import draw_robustness, figure_size, has_robustness
 from .tables import energy_parts, energy_unit, format_stat, metric_column
 
 DPI = 120
@@ -298,11 +299,23 @@ def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path 
     return _save(fig, path)
 
 
+def robustness(res: Results, dataset: str, model: str, path: Path) -> Path | None:
+    """Metric vs dropout-module non-ideality (:func:`reports.robustness.draw_robustness`)."""
+    if not has_robustness(res, dataset, model):
+        return None
+    fig = _figure(figure_size())
+    labels = res.labels("robustness", dataset, model)
+    draw_robustness(fig, res, dataset, model, _style(labels))
+    _legend(fig, "outside lower center", ncols=min(len(labels), 5), fontsize=9)
+    return _save(fig, path)
+
+
 FIGURES = (("reliability", "Reliability diagrams", reliability),
            ("accuracy_energy", "Accuracy vs energy", accuracy_energy),
            ("energy", "Energy breakdown", energy_breakdown),
            ("entropy", "Predictive entropy, ID vs OOD", entropy_histograms),
-           ("training", "Training curves", training_curves))
+           ("training", "Training curves", training_curves),
+           ("robustness", "Robustness to dropout-module non-idealities", robustness))
 
 
 def render_plots(res: Results, report_dir: Path) -> list[Plot]:

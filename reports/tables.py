@@ -227,6 +227,7 @@ LAYOUTS: dict[str, Layout] = {
                       (("Modules", "hw/modules"), ("Draws / inference", "hw/draws"),
                        ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles"))),
     "energy": _energy,
+    "robustness": lambda res, dataset, model, names: [],  # its own section and plots: reports.robustness
 }
 
 

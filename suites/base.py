@@ -40,7 +40,7 @@ class SuiteResult:
     extras: dict = field(default_factory=dict)
 
 
-MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer")
+MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer", "masks")
 """What a measured cell's numbers depend on (see :mod:`suites.provenance`)."""
 MODELLED_PROVENANCE = ("code", "method_params", "preset")
 """What a cost-model cell's numbers depend on: no training, no data, the hardware preset."""

@@ -1,7 +1,9 @@
 """The two modelled suites: dropout modules/draws and energy on the MTJ-crossbar cost model.
 
 Neither needs a trained network: the cost comes from the model's layers and input shape
-(:func:`hardware.cost`), priced with the run's hardware preset.
+(:func:`hardware.cost`), priced with the run's hardware preset. With a non-ideal device (variation,
+stuck-at faults, p drift) the dropout events are priced at the realised per-module p of the chip the
+measured suites draw their masks from (docs/hardware.md §7).
 """
 from __future__ import annotations
 
@@ -45,5 +47,8 @@ class EnergySuite(_CostSuite):
                  "dropout_write": e.dropout_write, "dropout_read": e.dropout_read,
                  "dropout_reset": e.dropout_reset, "dropout": e.dropout, "total": e.total}
         # A method without dropout modules has no dropout energy: not applicable, not 0 pJ.
-        return SuiteResult({f"hw/energy/{k}_pJ": None if report.modules == 0 and k.startswith("dropout")
-                            else v * PJ for k, v in parts.items()})
+        metrics = {f"hw/energy/{k}_pJ": None if report.modules == 0 and k.startswith("dropout")
+                   else v * PJ for k, v in parts.items()}
+        # the mean drop probability per draw the modules realise (≠ p on a non-ideal device)
+        metrics["hw/p_realised"] = report.p_realised
+        return SuiteResult(metrics)

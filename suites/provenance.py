@@ -13,6 +13,8 @@ profile    digest of the dataset's training and evaluation plans        profile 
 data       digest of the SHA256SUMS entries of the files read           data changed
 trainer    digest of the Lightning trainer options                      trainer options changed
 preset     the hardware preset's name and a digest of its values        preset changed
+masks      "ideal", or the preset's name and a digest of its MTJ model   mask device changed
+           when its non-idealities make the MC masks device-drawn
 ========== ============================================================ =====================
 
 A stored cell whose provenance differs from the current one is *stale*: the runner recomputes
@@ -36,7 +38,7 @@ DATA_MODULES = ("spindrop/training/profiles.py", "hardware/presets.py")
 
 REASONS = {"code": "code changed", "method_params": "method parameters changed",
            "profile": "profile changed", "data": "data changed", "trainer": "trainer options changed",
-           "preset": "preset changed"}
+           "preset": "preset changed", "masks": "mask device changed"}
 
 
 def cell_code_fingerprint(method: str, suite: type[Suite]) -> str:

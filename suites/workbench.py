@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from hardware import CostReport, cost, get_preset
+from hardware import CostReport, MTJConfig, cost, device_masks, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
 from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split
 from spindrop.fingerprint import digest
@@ -87,8 +87,20 @@ class Workbench:
             "data": lambda: dataset_fingerprint(suite.data_sources(target.dataset), self.data_root),
             "trainer": lambda: digest(asdict(self.options)),
             "preset": lambda: {"name": self.preset, "values": digest(asdict(get_preset(self.preset)))},
+            "masks": lambda: self._masks_provenance(),
         }
         return json_value({name: components[name]() for name in suite.provenance})
+
+    def mask_device(self) -> MTJConfig | None:
+        """The device model the measured suites draw MC masks from: the preset's MTJ when it has
+        non-idealities (variation, stuck-at faults, p drift), else None (ideal Bernoulli masks,
+        which an ideal device realises exactly). Networks are always trained with ideal masks."""
+        mtj = get_preset(self.preset).mtj
+        return None if mtj.ideal else mtj
+
+    def _masks_provenance(self) -> object:
+        mtj = self.mask_device()
+        return "ideal" if mtj is None else {"preset": self.preset, "device": digest(asdict(mtj))}
 
     def _code(self, method: str, suite: type[Suite]) -> str:
         if (method, suite) not in self._code_fingerprints:  # sources do not change during a run
@@ -118,15 +130,23 @@ class Workbench:
                                    else (split.images[idx], split.labels[idx]))
         return self._test[dataset]
 
-    @torch.no_grad()
     def predict(self, target: Target, images: Tensor, set_name: str) -> MCOutput:
         """T MC samples of the target's network on uint8 ``images`` of the set ``set_name``
-        (masks seeded per set and batch: :func:`mask_seed`)."""
+        (masks seeded per set and batch: :func:`mask_seed`), with masks from :meth:`mask_device`
+        (chip = the target's seed, the chip the energy suite prices)."""
+        return self.predict_on(target, images, set_name, self.mask_device(), chip=target.seed)
+
+    @torch.no_grad()
+    def predict_on(self, target: Target, images: Tensor, set_name: str, mtj: MTJConfig | None,
+                   chip: int) -> MCOutput:
+        """As :meth:`predict`, with masks drawn by the modules of chip ``chip`` of device ``mtj``
+        (:func:`hardware.device_masks`; None: ideal Bernoulli masks)."""
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
-        outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
-                           seed=mask_seed(target.seed, set_name, i))
-                for i in range(0, len(images), EVAL_BATCH)]
+        with device_masks(model, mtj, chip):
+            outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
+                               seed=mask_seed(target.seed, set_name, i))
+                    for i in range(0, len(images), EVAL_BATCH)]
         return MCOutput(torch.cat([o.probs.cpu() for o in outs], 1), stochastic=outs[0].stochastic)
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
@@ -161,8 +181,10 @@ class Workbench:
             self.untrained_network(target), info.shape)
 
     def cost(self, target: Target) -> CostReport:
-        """Modelled cost per image of T-sample MC inference on the run's hardware preset."""
+        """Modelled cost per image of T-sample MC inference on the run's hardware preset; with a
+        non-ideal device the dropout events are priced at the realised p_i of chip = the target's
+        seed (the modules :meth:`predict` draws masks from)."""
         info = dataset_info(target.dataset)
         method = get_method(target.method, **target.method_params)
         return cost(self.untrained_network(target), method, info.shape, T=self.T, preset=self.preset,
-                    model_name=target.model)
+                    model_name=target.model, chip_seed=target.seed)

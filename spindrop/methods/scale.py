@@ -37,6 +37,8 @@ class ScaleSite(DropoutSite):
     Deterministic pass: s = (1 − p)·α + p·dropped_value.
     """
 
+    shared_unit = True  # one unit for the whole model (hardware_plan: shared_modules = 1)
+
     def __init__(self, config: ScaleConfig, out_channels: int) -> None:
         super().__init__(config)
         self.alpha = nn.Parameter(torch.full((out_channels,), float(config.alpha_init)))

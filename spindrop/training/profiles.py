@@ -30,12 +30,34 @@ class TrainPlan:
 
 
 @dataclass(frozen=True)
+class FaultSweep:
+    """The sweep of the ``robustness`` suite (docs/hardware.md "Fault and variation models"); each
+    axis is swept alone from the ideal device, whose point (0) is always measured as the reference.
+
+    sigma: relative device-to-device σ of Δ and I_c0 (both); stuck_drop/stuck_keep: shares of
+    modules stuck at drop/keep; p_drift: relative errors δ of the programmed p (p·(1 + δ));
+    draws: seeded chips (module draws, and MC mask seeds) per point;
+    test_subset/ood_subset: images of the test set and of the main OOD set per evaluation
+    (None = the evaluation plan's subsets).
+    """
+
+    sigma: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
+    stuck_drop: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2)
+    stuck_keep: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2)
+    p_drift: tuple[float, ...] = (-0.1, -0.05, 0.05, 0.1)
+    draws: int = 5
+    test_subset: int | None = None
+    ood_subset: int | None = None
+
+
+@dataclass(frozen=True)
 class EvalPlan:
     """How trained models are measured.
 
     mc_samples: T (the profile's default plan sets it for every dataset);
     test_subset/ood_subset/shift_subset: images per set (None = all);
-    severities: corruption severities of the shift suite.
+    severities: corruption severities of the shift suite;
+    faults: the robustness suite's sweep.
     """
 
     mc_samples: int = 20
@@ -43,6 +65,7 @@ class EvalPlan:
     ood_subset: int | None = None
     shift_subset: int | None = 2000
     severities: tuple[int, ...] = (1, 3, 5)
+    faults: FaultSweep = FaultSweep()
 
 
 @dataclass(frozen=True)
@@ -85,7 +108,8 @@ SMOKE = Profile(
         "fashion_mnist": TrainPlan("lenet5", 0.5, epochs=1, batch_size=64, train_subset=512),
         "cifar10": TrainPlan("vgg_small", 0.0625, epochs=1, batch_size=64, train_subset=256),
     },
-    eval=EvalPlan(mc_samples=4, test_subset=256, ood_subset=128, shift_subset=64, severities=(3,)),
+    eval=EvalPlan(mc_samples=4, test_subset=256, ood_subset=128, shift_subset=64, severities=(3,),
+                  faults=FaultSweep(sigma=(0.05,), stuck_drop=(0.2,), stuck_keep=(0.2,), p_drift=(0.1,), draws=2)),
     val_size=256,
 )
 
@@ -99,7 +123,11 @@ QUICK = Profile(
         "fashion_mnist": TrainPlan("lenet5", 2.0, epochs=3, batch_size=128, lr=5e-3),
         "cifar10": TrainPlan("vgg_small", 0.125, epochs=2, batch_size=128, lr=5e-3, train_subset=6000),
     },
-    eval=EvalPlan(mc_samples=10, test_subset=5000, ood_subset=500, shift_subset=250, severities=(1, 5)),
+    eval=EvalPlan(mc_samples=10, test_subset=5000, ood_subset=500, shift_subset=250, severities=(1, 5),
+                  # robustness: 10 points + the reference, 3 chips, 500 + 250 images: about 6 min of
+                  # 2-core time on cached LeNet-5 ×2 networks (docs/hardware.md §7)
+                  faults=FaultSweep(sigma=(0.02, 0.05, 0.1, 0.2), stuck_drop=(0.05, 0.2), stuck_keep=(0.05, 0.2),
+                                    p_drift=(-0.1, 0.1), draws=3, test_subset=500, ood_subset=250)),
     # SpinDrop's per-window masks make CIFAR-10 MC inference ~20 images/s here: smaller sets.
     eval_for={"cifar10": EvalPlan(mc_samples=10, test_subset=1000, ood_subset=100, shift_subset=100,
                                   severities=(1, 5))},

@@ -1,0 +1,155 @@
+"""The robustness section of the report: metric vs device non-ideality, and the tolerated fault rate.
+
+Reads the ``robustness`` suite's cells (:mod:`suites.robustness`): per method and sweep point the
+mean over chips (``robust/<axis>/<value>/<metric>``) and the per-chip values (extras ``chips``).
+
+*Tolerated fault rate* of a method on one axis (docs/hardware.md "Fault and variation models"):
+the largest swept value v such that at every swept value u with 0 < |u| ≤ |v| the accuracy stays
+within :data:`ACC_POINTS` points and the entropy OOD AUROC within :data:`AUROC_POINTS` points of
+the method's fault-free values (both means over chips, then over training seeds); 0 if the
+smallest swept value already breaks the bound. For ``p_drift`` both signs must hold and |δ| is
+reported. "≥ v" marks a method that holds at every swept value (the sweep ends before it breaks).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .results import Results, Stat, dataset_name
+
+SUITE = "robustness"
+ACC_POINTS = 1.0     # accuracy may drop by at most 1 point (issue 12)
+AUROC_POINTS = 2.0   # OOD AUROC (entropy) by at most 2 points (issue 12)
+AXES = (("sigma", "σ of Δ, I_c0"), ("stuck_drop", "stuck-at-drop"), ("stuck_keep", "stuck-at-keep"),
+        ("p_drift", "p drift δ"))
+PANELS = (("acc", "accuracy %"), ("ECE", "ECE %"), ("ood/entropy/AUROC", "OOD AUROC % (entropy)"),
+          ("ood/mutual_info/AUROC", "OOD AUROC % (mutual information)"))
+TABLE_METRICS = (("acc", "Acc"), ("ood/entropy/AUROC", "AUROC H"))
+
+
+def key(axis: str, value: float, metric: str) -> str:
+    """Metric key of one point (as :func:`suites.robustness.point_key` writes it)."""
+    return f"robust/{axis}/{format(value, 'g')}/{metric}"
+
+
+def axis_values(res: Results, dataset: str, model: str, axis: str) -> list[float]:
+    """Swept values of ``axis`` (0 included), ascending, from the cells' keys."""
+    prefix = f"robust/{axis}/"
+    found = {float(m[len(prefix):].split("/")[0]) for m in res.metric_names(SUITE, dataset, model)
+             if m.startswith(prefix)}
+    return sorted(found)
+
+
+def _mean(res: Results, dataset: str, model: str, metric: str) -> dict[str, float]:
+    return {label: s.mean for label, s in res.stats(SUITE, dataset, model, [metric]).items()}
+
+
+def tolerated(res: Results, dataset: str, model: str, axis: str) -> dict[str, tuple[float, bool]]:
+    """label → (tolerated value, holds at every swept value) on ``axis`` (module docstring)."""
+    values = axis_values(res, dataset, model, axis)
+    acc0, auc0 = _mean(res, dataset, model, key(axis, 0.0, "acc")), _mean(res, dataset, model,
+                                                                          key(axis, 0.0, "ood/entropy/AUROC"))
+    magnitudes = sorted({abs(v) for v in values if v != 0})
+    out = {}
+    for label in res.labels(SUITE, dataset, model):
+        best, holds = 0.0, True
+        for mag in magnitudes:
+            ok = True
+            for v in (v for v in values if abs(v) == mag):
+                acc, auc = (_mean(res, dataset, model, key(axis, v, m))[label] for m in ("acc", "ood/entropy/AUROC"))
+                ok &= 100 * (acc0[label] - acc) <= ACC_POINTS and 100 * (auc0[label] - auc) <= AUROC_POINTS
+            if not ok:
+                holds = False
+                break
+            best = mag
+        out[label] = (best, holds)
+    return out
+
+
+def _fmt_rate(value: float, holds: bool) -> str:
+    text = f"{100 * value:g} %"
+    return f"≥ {text}" if holds and value > 0 else text
+
+
+def _percent(stat: Stat) -> str:
+    return "—" if stat.n == 0 or math.isnan(stat.mean) else f"{100 * stat.mean:.1f}"
+
+
+def robustness_lines(res: Results) -> list[str]:
+    """The Markdown section (empty without robustness cells)."""
+    targets = [t for t in res.targets() if res.labels(SUITE, *t)]
+    if not targets:
+        return []
+    intro = ("Networks trained with ideal masks, evaluated with MC masks drawn by the MTJ device model of the "
+             "run's preset with one non-ideality at a time (docs/hardware.md \"Fault and variation models\"); "
+             "mean over seeded chips per point (bands in the plots: min–max over chips). **Tolerated fault rate**: "
+             f"the largest swept rate at which accuracy stays within {ACC_POINTS:g} point and the entropy OOD AUROC "
+             f"within {AUROC_POINTS:g} points of the fault-free value at that and every smaller swept rate "
+             "(≥: holds at every swept rate; p drift: |δ|, both signs must hold).")
+    lines = ["## Robustness to dropout-module non-idealities (measured)", "", intro, ""]
+    for dataset, model in targets:
+        extras = [e for seeds in res.extras(SUITE, dataset, model).values() for _, e in seeds]
+        ood_set = ", ".join(dict.fromkeys(e["ood_set"] for e in extras))
+        heading = (f"### {dataset_name(dataset)} / {model} (OOD set: {ood_set}; "
+                   f"{max(e['draws'] for e in extras)} chips per point)")
+        lines += [heading, "",
+                  "| Method | " + " | ".join(label for _, label in AXES) + " |",
+                  "|:---|" + "---:|" * len(AXES)]
+        rates = {axis: tolerated(res, dataset, model, axis) for axis, _ in AXES}
+        for label in res.labels(SUITE, dataset, model):
+            lines.append(f"| {label} | " + " | ".join(_fmt_rate(*rates[axis][label]) for axis, _ in AXES) + " |")
+        lines.append("")
+        for axis, title in AXES:
+            values = axis_values(res, dataset, model, axis)
+            head = " | ".join(f"{format(v, 'g')}" for v in values)
+            lines += [f"**{title}: accuracy % / entropy OOD AUROC % (measured)**", "",
+                      f"| Method | {head} |", "|:---|" + "---:|" * len(values)]
+            cells = {v: [res.stats(SUITE, dataset, model, [key(axis, v, m)]) for m, _ in TABLE_METRICS]
+                     for v in values}
+            for label in res.labels(SUITE, dataset, model):
+                row = [" / ".join(_percent(s[label]) for s in cells[v]) for v in values]
+                lines.append(f"| {label} | " + " | ".join(row) + " |")
+            lines.append("")
+    return lines
+
+
+def has_robustness(res: Results, dataset: str, model: str) -> bool:
+    return bool(res.extras(SUITE, dataset, model))
+
+
+def figure_size() -> tuple[float, float]:
+    """Inches of the robustness figure: one panel per (metric, axis), a legend row below."""
+    return 3.2 * len(AXES), 2.6 * len(PANELS) + 0.6
+
+
+def draw_robustness(fig: Figure, res: Results, dataset: str, model: str,
+                    style: dict[str, tuple[str, str]]) -> None:
+    """Metric vs non-ideality on ``fig``: rows = metrics, columns = axes, one line per method (mean
+    over chips and seeds, colour and marker from ``style``) with a min–max band over the chips."""
+    extras = res.extras(SUITE, dataset, model)
+    labels = res.labels(SUITE, dataset, model)
+    axes = fig.subplots(len(PANELS), len(AXES), sharex="col", squeeze=False)
+    for col, (axis, title) in enumerate(AXES):
+        values = axis_values(res, dataset, model, axis)
+        for row, (metric, ylabel) in enumerate(PANELS):
+            ax = axes[row][col]
+            for label in labels:
+                means = [_mean(res, dataset, model, key(axis, v, metric)).get(label, math.nan) for v in values]
+                if all(math.isnan(m) for m in means):
+                    continue  # not applicable (the mutual information of a deterministic network)
+                chips = [[c for _, e in extras.get(label, []) for c in e["chips"].get(key(axis, v, metric), [])
+                          if c is not None] for v in values]
+                colour, marker = style[label]
+                ax.plot(values, 100 * np.asarray(means), color=colour, marker=marker, markersize=4, label=label)
+                if all(chips):
+                    ax.fill_between(values, [100 * min(c) for c in chips], [100 * max(c) for c in chips],
+                                    color=colour, alpha=0.15, linewidth=0)
+            ax.grid(True, alpha=0.3)
+            if col == 0:
+                ax.set_ylabel(ylabel)
+            if row == len(PANELS) - 1:
+                ax.set_xlabel(title)
+    fig.suptitle(f"Robustness to dropout-module non-idealities — {dataset_name(dataset)} / {model} "
+                 "(measured; band: min–max over chips)")
