@@ -68,8 +68,9 @@ def ratio_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p
                               for k, v in sorted(kinds.items()))
         lines.append(f"| {model_name} | {per_layer} | {c.module_ratio.value:.3g}× | {c.draw_ratio.value:.4g}× "
                      f"| {c.dropout_energy_ratio.value:.4g}× | {c.total_energy_ratio.value:.4g}× |")
-    lines += ["", "Formulas: network modules = Σ rows / Σ C_in (conv: k²·C_in vs C_in; FC: in vs in); "
-              "draws = T·Σ k²·C_in·H_out·W_out vs T·Σ C_in (FC: in vs in); dropout energy = draws · "
+    lines += ["", "Formulas: network modules = Σ rows / Σ Spatial modules (conv: k²·C_in vs C_in; flatten→FC: "
+              "C·H·W vs C, Spatial's default fc_grouping='channel'; other FC: in vs in); "
+              "draws = T·Σ k²·C_in·H_out·W_out vs T·Σ Spatial modules (FC: as modules); dropout energy = draws · "
               "(E_write + E_read + E_reset), so it equals the draw ratio at equal p; total energy adds the "
               "crossbar cell reads and sense amplifiers, which are equal for both methods."]
     return "\n".join(lines)
