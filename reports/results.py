@@ -1,8 +1,9 @@
 """The report's view of a result store: the cells of one profile, method labels and seed statistics.
 
 Tables, plots, the paper-claims section and the Markdown report read numbers only through
-:class:`Results`, so that the selection of cells, the row labels and the aggregation over
-seeds (mean ± sample standard deviation) are defined once.
+:class:`Results`, so that the selection of cells, the row labels, the aggregation over seeds
+(mean ± sample standard deviation with a 95 % interval) and the paired comparisons between
+methods are defined once (docs/design.md "Statistics").
 
 A store can hold cells of several profiles or MC-sample counts (e.g. a ``smoke`` run and a
 ``quick`` run into the same output folder); averaging them would mix unlike numbers, so the
@@ -19,9 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from suites.store import Cell, CellKey, ResultStore
+from spindrop.stats import Interval, Replicates, paired_difference, percentile_interval, t_interval
+from suites.store import MEASURED, Cell, CellKey, ResultStore
 
 # Baselines and the paper's methods first, in this order; any other (plugin) method follows by name.
 METHOD_ORDER = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")
@@ -43,7 +46,9 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class Stat:
-    """Mean and sample standard deviation (ddof = 1) of one quantity over ``n`` seeds.
+    """Mean and sample standard deviation (ddof = 1) of one quantity over ``n`` seeds, and its
+    95 % interval [``low``, ``high``]: the t-interval over seeds (n ≥ 2) or the bootstrap interval
+    over the images of the one seed (n = 1); None for modelled numbers and where no interval exists.
 
     ``std`` is None with fewer than two values; ``n`` = 0 (mean NaN) when nothing was measured.
     """
@@ -51,6 +56,8 @@ class Stat:
     mean: float
     std: float | None
     n: int
+    low: float | None = None
+    high: float | None = None
 
     @classmethod
     def of(cls, values: Iterable[float]) -> "Stat":
@@ -88,9 +95,12 @@ class Results:
     left_out: list[tuple[str, int, int]]
     method_labels: dict[tuple[str, str], str]
 
+    reference: str = "mc_dropout"
+
     @classmethod
-    def load(cls, out: str | Path) -> "Results":
-        """Read the store under ``out``; :class:`ReportError` if it is missing or has no cells."""
+    def load(cls, out: str | Path, reference: str = "mc_dropout") -> "Results":
+        """Read the store under ``out``; :class:`ReportError` if it is missing or has no cells.
+        ``reference``: the method every other is compared with (paired differences)."""
         out = Path(out)
         store = ResultStore(out)
         if not (store.root / "cells").is_dir():
@@ -114,7 +124,7 @@ class Results:
         left_out = sorted((p, t, n) for (p, t), n in combos.items() if (p, t) != (profile, mc_samples))
         computing = [r for r in runs if r.get("cells_done")] or runs  # a no-op rerun computes nothing
         return cls(out, cells, frame, all_frame, meta, computing[-1] if computing else {}, profile, mc_samples,
-                   left_out, labels)
+                   left_out, labels, reference)
 
     def __post_init__(self) -> None:
         self.cells = sorted(self.cells, key=_cell_order)
@@ -124,6 +134,8 @@ class Results:
         ok = self.frame[self.frame["status"] == "ok"]
         self._frames = dict(tuple(ok.groupby(["suite", "dataset", "model"])))
         self._pivots: dict[tuple[str, str, str], pd.DataFrame] = {}
+        self._store = ResultStore(self.out)
+        self._replicates: dict[str, Replicates | None] = {}
 
     def label(self, key: CellKey) -> str:
         """Row label of a cell's method (with its parameters when the method has several)."""
@@ -184,7 +196,84 @@ class Results:
         if present:
             per_seed = pivot[present].mean(axis=1)
             values = {label: list(group) for label, group in per_seed.groupby(level="label")}
-        return {label: Stat.of(values.get(label, [])) for label in self.labels(suite, dataset, model)}
+        stats = {label: Stat.of(values.get(label, [])) for label in self.labels(suite, dataset, model)}
+        if self.kind(suite) != MEASURED:
+            return stats
+        return {label: self._with_interval(stat, suite, dataset, model, label, metrics)
+                for label, stat in stats.items()}
+
+    def _with_interval(self, stat: Stat, suite: str, dataset: str, model: str, label: str,
+                       metrics: Sequence[str]) -> Stat:
+        """``stat`` with its 95 % interval: t over seeds (n ≥ 2), else the one seed's bootstrap."""
+        if stat.n >= 2:
+            _, _, low, high = t_interval(self._seed_values(suite, dataset, model, label, metrics))
+            return Stat(stat.mean, stat.std, stat.n, low, high)
+        if stat.n == 1:
+            cell = next(c for c in self._select(suite, dataset, model) if self.label(c.key) == label
+                        and self._seed_value(c, metrics) is not None)
+            present = [m for m in metrics if cell.metrics.get(m) is not None]
+            if len(present) == 1 and present[0] in cell.intervals:
+                ci = cell.intervals[present[0]]
+                return Stat(stat.mean, stat.std, 1, ci["ci_low"], ci["ci_high"])
+            found = self.seed_replicates(cell, metrics)
+            if found is not None:
+                return Stat(stat.mean, stat.std, 1, *percentile_interval(found[1]))
+        return stat
+
+    @staticmethod
+    def _seed_value(cell: Cell, metrics: Sequence[str]) -> float | None:
+        """A seed's value of a quantity: the mean of those of ``metrics`` the cell has (None: none)."""
+        present = [cell.metrics[m] for m in metrics if cell.metrics.get(m) is not None]
+        return statistics.fmean(present) if present else None
+
+    def _seed_values(self, suite: str, dataset: str, model: str, label: str, metrics: Sequence[str]) -> list[float]:
+        found = (self._seed_value(c, metrics) for c in self._select(suite, dataset, model)
+                 if self.label(c.key) == label)
+        return [v for v in found if v is not None and math.isfinite(v)]
+
+    def replicates(self, cell: Cell) -> Replicates | None:
+        """The bootstrap replicates of ``cell`` (None: none, or its side file is unusable)."""
+        ident = cell.key.id
+        if ident not in self._replicates:
+            self._replicates[ident] = self._store.replicates(cell)
+        return self._replicates[ident]
+
+    def seed_replicates(self, cell: Cell, metrics: Sequence[str]) -> tuple[float, np.ndarray] | None:
+        """(value, replicates) of one seed's quantity: the mean over those of ``metrics`` the cell
+        has, replicate by replicate; None when a metric has no replicates."""
+        present = [m for m in metrics if cell.metrics.get(m) is not None]
+        reps = self.replicates(cell)
+        if not present or reps is None or any(m not in reps.values for m in present):
+            return None
+        return statistics.fmean(cell.metrics[m] for m in present), np.mean([reps.values[m] for m in present], axis=0)
+
+    def paired(self, suite: str, dataset: str, model: str, metrics: Sequence[str], label_a: str,
+               label_b: str) -> Paired | None:
+        """Δ = a − b of one quantity (the mean of ``metrics`` per seed) over the seeds both methods
+        have, with its paired 95 % interval (:func:`spindrop.stats.paired_difference`); None
+        without a seed whose replicates pair (same metrics, same image resamples)."""
+        by_seed = {label: {c.key.seed: c for c in self._select(suite, dataset, model) if self.label(c.key) == label}
+                   for label in (label_a, label_b)}
+        rows = []
+        for seed in sorted(set(by_seed[label_a]) & set(by_seed[label_b])):
+            ca, cb = by_seed[label_a][seed], by_seed[label_b][seed]
+            present = [m for m in metrics if ca.metrics.get(m) is not None]
+            if present != [m for m in metrics if cb.metrics.get(m) is not None]:
+                continue
+            ra, rb = self.replicates(ca), self.replicates(cb)
+            if ra is None or rb is None or not present or not all(ra.pairs_with(rb, m) for m in present):
+                continue
+            (va, xa), (vb, xb) = self.seed_replicates(ca, present), self.seed_replicates(cb, present)
+            rows.append((va, vb, xa, xb))
+        if not rows:
+            return None
+        va, vb, xa, xb = (np.array(col) for col in zip(*rows))
+        return Paired(label_a, label_b, paired_difference(va, vb, xa, xb), len(rows))
+
+    def reference_label(self, suite: str, dataset: str, model: str) -> str | None:
+        """The row label of the reference method in ``suite`` on (dataset, model), if it has cells."""
+        found = [c for c in self._select(suite, dataset, model) if c.key.method == self.reference]
+        return self.label(found[0].key) if found else None
 
     def extras(self, suite: str, dataset: str, model: str) -> dict[str, list[tuple[int, dict]]]:
         """label → [(seed, extras), ...] of the ok cells, seeds ascending."""
@@ -210,6 +299,20 @@ class Results:
         found = Counter((c.provenance.get("preset") or {}).get("name") for c in self.cells)
         found.pop(None, None)
         return dict(found)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The difference ``a − b`` of two methods' quantity with its paired 95 % interval over ``seeds``."""
+
+    a: str
+    b: str
+    delta: Interval
+    seeds: int
+
+    @property
+    def significant(self) -> bool:
+        return self.delta.excludes_zero()
 
 
 def _rank(order: Sequence[str], name: str) -> tuple[int, str]:

@@ -3,8 +3,14 @@
 One table per (group, dataset, model) — the OOD, Shift and Hardware groups split into a few
 narrow tables rather than one wide one — with methods as rows and metrics as columns. A value
 is the mean ± sample std over seeds (std left out with one seed, or when it is exactly zero, as
-for the deterministic cost model). The best value of each column is flagged using the
-metric's direction; a column whose values are all equal flags nothing.
+for the deterministic cost model) and, for measured numbers, its 95 % interval in brackets.
+
+The best value of a column is flagged using the metric's direction, and only when it is
+distinguishable: a measured best is flagged only if the paired 95 % interval of its difference
+to the runner-up excludes 0 (:meth:`reports.results.Results.paired`); otherwise the table's
+notes say "no significant difference" (or that no paired interval exists). Modelled numbers are
+exact, so their best is flagged whenever it differs from the others. A column whose values are
+all equal flags nothing.
 
 The tables are plain data (:class:`Table`, :class:`Row`, :class:`Entry`); :func:`to_rich` and
 :func:`to_markdown` only lay them out, so every number and every "best" is decided here once.
@@ -18,7 +24,9 @@ from dataclasses import dataclass
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from .results import Results, Stat, dataset_name
+from suites.store import MEASURED
+
+from .results import Paired, Results, Stat, dataset_name
 
 HIGHER, LOWER = "higher", "lower"
 STALE_MARK = "†"
@@ -106,12 +114,13 @@ class Table:
     kind: str
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def heading(self) -> str:
         """The header line: what, where, and whether the numbers are measured or modelled."""
-        return (f"{self.title} — {dataset_name(self.dataset)} / {self.model} — {self.kind}, "
-                "mean ± std over seeds")
+        spread = "mean ± std over seeds [95 % interval]" if self.kind == MEASURED else "mean ± std over seeds"
+        return f"{self.title} — {dataset_name(self.dataset)} / {self.model} — {self.kind}, {spread}"
 
     def entry(self, row_label: str, column_label: str) -> Entry:
         """The entry of a row (method label) and a column (its ``label``)."""
@@ -119,14 +128,49 @@ class Table:
         return row.entries[[c.label for c in self.columns].index(column_label)]
 
 
+def format_value(value: float, column: Column) -> str:
+    """One number in the column's scale and decimals."""
+    return f"{value * column.scale:,.{column.decimals}f}"
+
+
 def format_stat(stat: Stat, column: Column) -> str:
-    """``mean ± std`` in the column's scale; '—' when nothing was measured."""
+    """``mean ± std [low, high]`` in the column's scale (std and interval when they exist);
+    '—' when nothing was measured."""
     if stat.n == 0:
         return "—"
-    text = f"{stat.mean * column.scale:,.{column.decimals}f}"
+    text = format_value(stat.mean, column)
     if stat.std:
-        text += f" ± {stat.std * column.scale:,.{column.decimals}f}"
+        text += f" ± {format_value(stat.std, column)}"
+    if stat.low is not None and stat.high is not None:
+        text += f" [{format_value(stat.low, column)}, {format_value(stat.high, column)}]"
     return text
+
+
+def format_delta(paired: Paired, column: Column) -> str:
+    """``a vs b: Δ = +x [lo, hi]`` in the column's scale (pp for percentages)."""
+    unit = " pp" if column.scale == 100.0 else ""
+    d = paired.delta
+    sign = lambda v: f"{v * column.scale:+,.{column.decimals}f}"  # noqa: E731
+    return f"{paired.a} vs {paired.b}: Δ = {sign(d.value)}{unit} [{sign(d.low)}, {sign(d.high)}]"
+
+
+def significant_best(res: Results, suite: str, dataset: str, model: str, column: Column, labels: list[str],
+                     stats: list[Stat]) -> tuple[list[bool], str | None]:
+    """(flags, note) of a measured column: the best mean is flagged only when the paired interval of
+    its difference to the runner-up excludes 0; otherwise the note says why nothing is flagged."""
+    flags = [False] * len(stats)
+    ranked = sorted((i for i, s in enumerate(stats) if s.n), key=lambda i: stats[i].mean,
+                    reverse=column.better == HIGHER)
+    if column.better is None or len({stats[i].mean for i in ranked}) < 2:
+        return flags, None
+    best, runner = ranked[0], ranked[1]
+    paired = res.paired(suite, dataset, model, column.metrics, labels[best], labels[runner])
+    if paired is None:
+        return flags, f"{column.label}: {labels[best]} vs {labels[runner]}: no paired interval (replicates missing)"
+    if stats[best].mean != stats[runner].mean and paired.significant:
+        flags[best] = True
+        return flags, None
+    return flags, f"{column.label}: {format_delta(paired, column)}, no significant difference"
 
 
 def best_flags(stats: list[Stat], better: str | None) -> list[bool]:
@@ -260,11 +304,16 @@ def build_tables(res: Results) -> list[Table]:
 
 def _table(res: Results, suite: str, title: str, dataset: str, model: str, columns: list[Column],
            labels: list[str], counts: dict[str, tuple[int, int]]) -> Table:
-    per_column = []
+    per_column, notes = [], []
+    measured = res.kind(suite) == MEASURED
     for col in columns:
         stats = res.stats(suite, dataset, model, col.metrics)
         column_stats = [stats[label] for label in labels]
-        flags = best_flags(column_stats, col.better)
+        if measured:
+            flags, note = significant_best(res, suite, dataset, model, col, labels, column_stats)
+            notes += [note] if note else []
+        else:
+            flags = best_flags(column_stats, col.better)
         per_column.append([Entry(s, format_stat(s, col), f) for s, f in zip(column_stats, flags)])
     rows = []
     stale = res.stale_labels(suite, dataset, model)
@@ -272,14 +321,16 @@ def _table(res: Results, suite: str, title: str, dataset: str, model: str, colum
         ok, total = counts[label]
         rows.append(Row(f"{label} {STALE_MARK}" if label in stale else label, tuple(entries[i] for entries in per_column),
                         str(ok) if ok == total else f"{ok} of {total}"))
-    return Table(group_of(suite), title, suite, dataset, model, res.kind(suite), tuple(columns), tuple(rows))
+    return Table(group_of(suite), title, suite, dataset, model, res.kind(suite), tuple(columns), tuple(rows),
+                 tuple(notes))
 
 
 # --- renderers ------------------------------------------------------------------------------------
 
 def to_rich(table: Table) -> RichTable:
-    """The table for a terminal: best values bold green."""
-    out = RichTable(title=table.heading, title_justify="left", title_style="bold")
+    """The table for a terminal: best values bold green; the notes as its caption."""
+    out = RichTable(title=table.heading, title_justify="left", title_style="bold",
+                    caption="\n".join(table.notes) or None, caption_justify="left")
     out.add_column("Method", no_wrap=True)
     for col in table.columns:
         out.add_column(col.header, justify="right", overflow="fold")
@@ -303,4 +354,6 @@ def to_markdown(table: Table) -> str:
     for row in table.rows:
         cells = [f"**{e.text}**" if e.best else e.text for e in row.entries]
         lines.append("| " + " | ".join([_md_escape(row.label), *cells, row.seeds]) + " |")
+    if table.notes:
+        lines += ["", "Best not bold — " + "; ".join(_md_escape(n) for n in table.notes) + "."]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from spindrop.naming import unknown_name
+from spindrop.stats import Replicates
 
 if TYPE_CHECKING:
     from .workbench import Workbench
@@ -34,10 +35,26 @@ class Target:
 
 @dataclass
 class SuiteResult:
-    """Namespaced metrics (None: not applicable to this method, shown as "—") and plot data."""
+    """Namespaced metrics (None: not applicable to this method, shown as "—") and plot data;
+    for measured metrics also their bootstrap ``replicates`` on the shared image resamples
+    (:mod:`spindrop.stats`), from which :meth:`intervals` and the report's paired comparisons come."""
 
     metrics: dict[str, float | None]
     extras: dict = field(default_factory=dict)
+    replicates: Replicates | None = None
+
+    def __post_init__(self) -> None:
+        if self.replicates is not None:
+            self.extras.setdefault("bootstrap_seconds", self.replicates.seconds)
+
+    def intervals(self) -> dict[str, dict[str, float | int]]:
+        """metric → {"ci_low", "ci_high", "n"}: the 95 % percentile bootstrap interval over the
+        metric's images and their number, for every applicable metric with replicates."""
+        reps = self.replicates
+        if reps is None:
+            return {}
+        return {m: dict(zip(("ci_low", "ci_high", "n"), reps.interval(m)))
+                for m, v in self.metrics.items() if v is not None and m in reps.values}
 
 
 MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer", "masks")

@@ -1,7 +1,10 @@
-"""Calibration suite: ECE and MCE of the MC predictive mean (15 bins, L1, top-label)."""
+"""Calibration suite: ECE and MCE of the MC predictive mean (15 bins, L1, top-label), with their
+bootstrap replicates over the test images (docs/design.md "Statistics")."""
 from __future__ import annotations
 
-from spindrop.metrics import calibration_bins
+from spindrop.metrics import N_BINS, calibration_bins
+from spindrop.stats import Replicates, calibration_replicates
+from spindrop.stats.terms import confidence, correct
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
@@ -18,4 +21,10 @@ class CalibrationSuite(Suite):
         out, labels = bench.test_predictions(target)
         bins = calibration_bins(out.mean, labels)
         metrics = {"test/cal/ECE": bins.ece, "test/cal/MCE": bins.mce}
-        return SuiteResult(metrics, {"reliability": bins.to_dict()})
+        reps = Replicates()
+        with reps.timed():
+            ece, mce = calibration_replicates(reps.weights("test", len(labels)), confidence(out.mean),
+                                              correct(out.mean, labels), N_BINS)
+            reps.add("test/cal/ECE", ("test",), ece)
+            reps.add("test/cal/MCE", ("test",), mce)
+        return SuiteResult(metrics, {"reliability": bins.to_dict()}, reps)

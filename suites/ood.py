@@ -1,19 +1,23 @@
 """OOD suite: detect out-of-distribution sets with entropy, mutual information and 1 − MSP
-(OOD = positive class), plus the papers' "% OOD detected"."""
+(OOD = positive class), plus the papers' "% OOD detected"; each with its bootstrap replicates,
+the ID test images and each OOD set resampled independently (docs/design.md "Statistics")."""
 from __future__ import annotations
 
 import math
 
 import torch
 
-from spindrop.data.shift import ood_source_datasets, ood_sets
+from spindrop.data.shift import ood_sets, ood_source_datasets
 from spindrop.metrics import evaluate_ood, ood_scores
+from spindrop.stats import Replicates, ood_replicates
+from spindrop.stats.bootstrap import RankedID
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
 
 HIST_BINS = 30
 EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)
+TPR = DETECT_QUANTILE = 0.95  # FPR at 95 % TPR, entropy above the ID 95th percentile (spindrop.metrics.evaluate_ood)
 
 
 @register_suite
@@ -30,14 +34,27 @@ class OODSuite(Suite):
         edges = torch.linspace(0.0, math.log(n_classes), HIST_BINS + 1)
         hist = {"edges": edges.tolist(), "id": _hist(test.entropy, edges)}
         metrics: dict[str, float] = {}
+        # MI is identically 0 without sampling: its AUROC etc. would be tie-breaking artefacts
+        scores = [s for s in id_scores if test.stochastic or s != EPISTEMIC]
+        reps = Replicates()
+        with reps.timed():
+            ranked = {s: RankedID.of(reps.weights("test", len(test.mean)), id_scores[s]) for s in scores}
         sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset, seed=0)
         for name, images in sets.items():
             out = bench.predict(target, images, f"ood/{name}")
-            metrics.update(evaluate_ood(id_scores, ood_scores(out.probs), name))
+            set_scores = ood_scores(out.probs)
+            metrics.update(evaluate_ood(id_scores, set_scores, name))
             hist[name] = _hist(out.entropy, edges)
-        if not test.stochastic:  # MI is identically 0: its AUROC etc. would be tie-breaking artefacts
+            with reps.timed():
+                w = reps.weights(f"ood/{name}", len(images))
+                for s in scores:
+                    quantile = DETECT_QUANTILE if s == "entropy" else None
+                    found = ood_replicates(ranked[s], w, set_scores[s], TPR, quantile)
+                    for metric, values in found.items():
+                        reps.add(f"ood/{name}/{s}/{metric}", ("test", f"ood/{name}"), values)
+        if not test.stochastic:
             metrics = {k: None if f"/{EPISTEMIC}/" in k else v for k, v in metrics.items()}
-        return SuiteResult(metrics, {"entropy_hist": hist})
+        return SuiteResult(metrics, {"entropy_hist": hist}, reps)
 
     def data_sources(self, dataset: str) -> tuple[str, ...]:
         return (dataset, *ood_source_datasets(dataset))

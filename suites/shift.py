@@ -2,11 +2,16 @@
 
 Each dataset has its corruption family (``spindrop.data.shift.CORRUPTION_SETS``): MNIST-C style
 digit corruptions for MNIST and Fashion-MNIST, CIFAR-10-C style ones for CIFAR-10.
+
+One bootstrap resample of the shift images serves every corruption and severity, so a mean over
+severities has replicates too (docs/design.md "Statistics").
 """
 from __future__ import annotations
 
 from spindrop.data import corrupt, list_corruptions
-from spindrop.metrics import evaluate_shift
+from spindrop.metrics import N_BINS, evaluate_shift
+from spindrop.stats import Replicates, calibration_replicates, weighted_mean
+from spindrop.stats.terms import confidence, correct
 
 from .base import Suite, SuiteResult, Target, register_suite
 from .store import MEASURED
@@ -22,9 +27,16 @@ class ShiftSuite(Suite):
     def run(self, bench, target: Target) -> SuiteResult:
         images, labels = bench.shift_set(target.dataset)
         metrics: dict[str, float] = {}
+        reps = Replicates()  # one resample of the shift images for every corruption and severity
         for name in list_corruptions(target.dataset):
             for severity in bench.profile.evaluation(target.dataset).severities:
                 shifted = corrupt(images, name, severity, seed=0)
                 out = bench.predict(target, shifted, f"shift/{name}/{severity}")
                 metrics.update(evaluate_shift(out.mean, labels, name, severity))
-        return SuiteResult(metrics)
+                with reps.timed():
+                    w, hits = reps.weights("shift", len(labels)), correct(out.mean, labels)
+                    reps.add(f"shift/{name}/{severity}/acc", ("shift",), weighted_mean(w, hits))
+                    ece, _ = calibration_replicates(w, confidence(out.mean), hits, N_BINS)
+                    reps.add(f"shift/{name}/{severity}/ECE", ("shift",), ece)
+        return SuiteResult(metrics, replicates=reps)
+

@@ -3,6 +3,7 @@
 Layout under the output folder::
 
     results/cells/<suite>/<cell id>.json   one finished (or failed) cell each
+    results/cells/<suite>/<cell id>.npz    its metrics' bootstrap replicates (measured cells)
     results/metadata.json                 versions, profile, git commit, preset, runs
     results/results.csv                   every number, long format (re-written after a run)
 
@@ -11,6 +12,13 @@ loses nothing that was finished and a rerun skips every cell already ``ok`` whos
 (:mod:`suites.provenance`) still matches; failed and stale cells are recomputed. A cell file
 that cannot be read (truncated or edited by hand) is a missing cell: a warning is logged and it
 is recomputed.
+
+A measured cell holds each metric's 95 % bootstrap interval (``intervals``: ci_low, ci_high, n)
+and, beside it, the replicates the interval came from (:class:`spindrop.stats.Replicates`), which
+the report pairs across methods. The side file is written (atomically) before its cell, and the
+cell records its sha256; a side file that is missing, corrupt or not the one its cell recorded is
+read as "no replicates" (the report then shows no paired interval), never as an error. Cells
+written before intervals existed load with none.
 """
 from __future__ import annotations
 
@@ -18,14 +26,19 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+import zipfile
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from spindrop.stats import Replicates
 
 from .base import Target
 from .provenance import stale_reasons
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("spindrop.cache")
 
@@ -61,7 +74,9 @@ class Cell:
     """A finished cell: its key, status, metrics (name → value; None = not applicable), each
     metric's kind (measured/modelled), plot data (``extras``), timing, and where it came from:
     ``provenance`` (compared on every run), the ``git_commit`` of the code that computed it, and
-    ``stale`` (the reasons, when a run kept it although its provenance no longer matched)."""
+    ``stale`` (the reasons, when a run kept it although its provenance no longer matched);
+    ``intervals``: metric → {"ci_low", "ci_high", "n"} (95 % bootstrap over its n images);
+    ``replicates``: sha256 of the side file holding the replicates (None: no side file)."""
 
     key: CellKey
     status: str
@@ -73,6 +88,8 @@ class Cell:
     provenance: dict = field(default_factory=dict)
     git_commit: str | None = None
     stale: list[str] = field(default_factory=list)
+    intervals: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    replicates: str | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -95,12 +112,12 @@ class State(Enum):
     FAILED = "failed"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file and a rename (atomic on POSIX)."""
+def atomic_write_text(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temp file and a rename (atomic on POSIX)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text)
+        tmp.write_bytes(text) if isinstance(text, bytes) else tmp.write_text(text)
         os.replace(tmp, path)
     except BaseException:  # a failed write (disk full, interrupt) leaves no temp file behind
         tmp.unlink(missing_ok=True)
@@ -139,8 +156,28 @@ class ResultStore:
         reasons = stale_reasons(cell.provenance, provenance)
         return (State.STALE if reasons else State.DONE), cell, reasons
 
-    def put(self, cell: Cell) -> None:
+    def put(self, cell: Cell, replicates: Replicates | None = None) -> None:
+        """Write ``cell``; with ``replicates``, write its side file first and record its sha256 in it."""
+        if replicates is not None:
+            data = replicates.to_bytes()
+            atomic_write_text(self._path(cell.key).with_suffix(".npz"), data)
+            cell = replace(cell, replicates=hashlib.sha256(data).hexdigest())
         atomic_write_text(self._path(cell.key), json.dumps(cell.to_json(), indent=1, default=float))
+
+    def replicates(self, cell: Cell) -> Replicates | None:
+        """The replicates of ``cell``; None if it has none, or its side file is missing, corrupt or
+        not the one the cell recorded (a warning is logged for the last three)."""
+        if cell.replicates is None:
+            return None
+        path = self._path(cell.key).with_suffix(".npz")
+        try:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != cell.replicates:
+                raise ValueError("its sha256 is not the one its cell recorded")
+            return Replicates.from_bytes(data)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("bootstrap replicates %s unusable (%s); no paired intervals for this cell", path, exc)
+            return None
 
     def cells(self) -> list[Cell]:
         """Every readable cell (an unreadable one is skipped with a warning)."""
@@ -160,8 +197,11 @@ class ResultStore:
                              "error": cell.error})
                 continue
             for name, value in cell.metrics.items():
+                ci = cell.intervals.get(name, {})
                 rows.append({**base, "metric": name, "value": float("nan") if value is None else value,
-                             "kind": cell.kinds.get(name), "error": None})
+                             "ci_low": ci.get("ci_low", float("nan")), "ci_high": ci.get("ci_high", float("nan")),
+                             "n": ci.get("n"), "kind": cell.kinds.get(name), "error": None})
+        import pandas as pd  # only when a frame is asked for: the CLI starts without it
         return pd.DataFrame(rows)
 
     def read_metadata(self) -> dict:

@@ -2,6 +2,7 @@
 
 * ``smoke``: seconds; tiny subsets; what the tests use.
 * ``quick``: real results on a 2-core CPU in well under 15 minutes (the default of ``--all``).
+* ``standard``: conclusions with intervals (3 seeds, T = 20, full test sets) on a laptop-class CPU.
 * ``paper``: full-size networks and epochs for a GPU.
 """
 from __future__ import annotations
@@ -145,7 +146,23 @@ PAPER = Profile(
     seeds=(0, 1, 2),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+STANDARD = Profile(
+    name="standard",
+    summary="conclusions on a laptop-class CPU: 3 seeds, T = 20, full test sets, 1,000 OOD images per set",
+    # Between quick and paper (issue 11). LeNet-5 ×2 reached 98.3 % on MNIST in 3 epochs (quick); 5 here.
+    # VGG-small ×1/4 reached 63.7 % on CIFAR-10 after 3 epochs at ~70 s/epoch on the 2-core CPU (issue 11);
+    # 8 epochs of the cosine schedule are chosen to pass 70 % (not yet measured: docs/design.md "Profiles").
+    train={
+        "mnist": TrainPlan("lenet5", 2.0, epochs=5, batch_size=128, lr=5e-3),
+        "fashion_mnist": TrainPlan("lenet5", 2.0, epochs=5, batch_size=128, lr=5e-3),
+        "cifar10": TrainPlan("vgg_small", 0.25, epochs=8, batch_size=128, lr=5e-3),
+    },
+    eval=EvalPlan(mc_samples=20, test_subset=None, ood_subset=1000, shift_subset=1000, severities=(1, 3, 5)),
+    datasets=("mnist", "fashion_mnist", "cifar10"),
+    seeds=(0, 1, 2),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, STANDARD, PAPER)}
 
 
 def get_profile(name: str) -> Profile:

@@ -11,6 +11,9 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
+
+from spindrop.stats import Replicates
 from suites.store import MEASURED, MODELLED, Cell, CellKey, ResultStore
 
 METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale", "my_method")
@@ -117,10 +120,20 @@ def _modelled(suite: str, dataset: str, method: str) -> tuple[dict, dict]:
     return {f"hw/energy/{k}_pJ": v for k, v in parts.items()}, {}
 
 
+def _replicates(metrics: dict, rng: np.random.Generator) -> Replicates:
+    """Bootstrap replicates of the measured metrics: value + N(0, 0.002²) on one shared fake resample."""
+    reps = Replicates(fingerprints={"test": "fake"}, sizes={"test": 1000})
+    for name, value in metrics.items():
+        reps.values[name] = (value + rng.normal(0, 0.002, 200)).astype(np.float32)
+        reps.sets[name] = ("test",)
+    return reps
+
+
 def build_fake_store(out: Path) -> ResultStore:
     """Write the fake store (and a recorded run) under ``out``; returns it."""
     store = ResultStore(out)
     rng = random.Random(0)
+    np_rng = np.random.default_rng(0)
     for dataset, (model, width, _, _) in TARGETS.items():
         for method in METHODS:
             params = () if method == "deterministic" else (("p", 0.2),)
@@ -135,7 +148,8 @@ def build_fake_store(out: Path) -> ResultStore:
                     metrics, extras = (_modelled(suite, dataset, method) if modelled
                                        else _measured(suite, dataset, rng))
                     kind = MODELLED if modelled else MEASURED
-                    store.put(Cell(key, "ok", metrics, {k: kind for k in metrics}, extras, None, 2.0))
+                    reps = None if modelled else _replicates(metrics, np_rng)
+                    store.put(Cell(key, "ok", metrics, {k: kind for k in metrics}, extras, None, 2.0), reps)
     store.record_run({"profile": PROFILE, "mc_samples": T, "p": 0.2, "hardware_preset": "nvsim_stt_45nm",
                       "versions": {"python": "3.11.2", "torch": "2.13.0", "pytorch_lightning": "2.5.0",
                                    "torchmetrics": "1.6.0"},

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from reports.results import Results
 from reports.tables import GROUPS, HIGHER, LOWER, build_tables, direction, to_markdown, to_rich
+from spindrop.stats import percentile_interval, t_interval
 from suites.store import ResultStore
 
 
@@ -46,12 +47,17 @@ def _table(tables, title_start: str, dataset: str):
     ("ood", "OOD: AUROC % (entropy", "gaussian_noise", "ood/gaussian_noise/entropy/AUROC", HIGHER),
     ("modules", "Hardware: dropout modules", "Modules", "hw/modules", LOWER),
 ])
-def test_best_is_the_true_best(tables, cells, suite, title, column, metric, better):
+def test_best_is_the_true_best(res, tables, cells, suite, title, column, metric, better):
     table = _table(tables, title, "mnist")
     means = {row.label: statistics.fmean(_values(cells, suite, "mnist", row.label, metric)) for row in table.rows}
-    best = (max if better == HIGHER else min)(means, key=means.get)
+    ranked = sorted(means, key=means.get, reverse=better == HIGHER)
     flagged = [row.label for row in table.rows if table.entry(row.label, column).best]
-    assert flagged == [best]
+    if table.kind == "modelled":
+        assert flagged == [ranked[0]]
+    else:  # measured: bold only when the paired interval against the runner-up excludes 0
+        metrics = next(c.metrics for c in table.columns if c.label == column)
+        paired = res.paired(suite, "mnist", "lenet5", metrics, ranked[0], ranked[1])
+        assert flagged == ([ranked[0]] if paired.significant else [])
     assert direction(metric) == better
 
 
@@ -64,7 +70,9 @@ def test_every_flag_is_the_column_extreme(tables):
                 assert not any(e.best for e in entries), (table.title, col.label)
                 continue
             best = max(means) if col.better == HIGHER else min(means)
-            assert [e.best for e in entries] == [m == best for m in means], (table.title, col.label)
+            flagged = [m == best for m in means] if table.kind == "modelled" else [e.best and m == best for e, m in
+                                                                                   zip(entries, means)]
+            assert [e.best for e in entries] == flagged, (table.title, col.label)
 
 
 def test_all_equal_column_flags_nothing(tables):
@@ -75,7 +83,9 @@ def test_all_equal_column_flags_nothing(tables):
 def test_mean_and_std_over_seeds(tables, cells):
     acc = _values(cells, "accuracy", "mnist", "spatial", "test/acc")
     assert len(acc) == 2
-    expected = f"{statistics.fmean(acc) * 100:.2f} ± {statistics.stdev(acc) * 100:.2f}"
+    _, _, low, high = t_interval(acc)
+    expected = (f"{statistics.fmean(acc) * 100:.2f} ± {statistics.stdev(acc) * 100:.2f} "
+                f"[{low * 100:.2f}, {high * 100:.2f}]")
     assert _table(tables, "Classification", "mnist").entry("spatial", "Acc %").text == expected
 
 
@@ -87,14 +97,18 @@ def test_shift_averages_severities_then_seeds(tables, cells):
         blur = [v for k, v in cell.metrics.items() if k.startswith("shift/blur/") and k.endswith("/acc")]
         assert len(blur) == 3
         per_seed.append(sum(blur) / 3)
-    expected = f"{statistics.fmean(per_seed) * 100:.2f} ± {statistics.stdev(per_seed) * 100:.2f}"
+    _, _, low, high = t_interval(per_seed)
+    expected = (f"{statistics.fmean(per_seed) * 100:.2f} ± {statistics.stdev(per_seed) * 100:.2f} "
+                f"[{low * 100:.2f}, {high * 100:.2f}]")
     assert _table(tables, "Shift: accuracy", "cifar10").entry("scale", "blur").text == expected
 
 
-def test_one_seed_has_no_std_and_says_so(tables, cells):
+def test_one_seed_has_no_std_and_says_so(res, tables, cells):
     table = _table(tables, "Classification", "cifar10")
     (acc,) = _values(cells, "accuracy", "cifar10", "my_method", "test/acc")
-    assert table.entry("my_method", "Acc %").text == f"{acc * 100:.2f}"
+    cell = next(c for c in cells if (c.key.suite, c.key.dataset, c.key.method) == ("accuracy", "cifar10", "my_method"))
+    low, high = percentile_interval(res.replicates(cell).values["test/acc"])
+    assert table.entry("my_method", "Acc %").text == f"{acc * 100:.2f} [{low * 100:.2f}, {high * 100:.2f}]"
     assert next(r for r in table.rows if r.label == "my_method").seeds == "1 of 2"
 
 
@@ -121,9 +135,8 @@ def test_headers_say_measured_or_modelled(tables):
 
 
 def test_renderers_mark_the_same_best(tables):
-    table = _table(tables, "Classification", "mnist")
-    i = [c.label for c in table.columns].index("Acc %")
-    best = next(r for r in table.rows if r.entries[i].best)
+    table, i, best = next((t, i, r) for t in tables if t.kind == "measured" for i in range(len(t.columns))
+                          for r in t.rows if r.entries[i].best)
     markdown = to_markdown(table)
     assert markdown.splitlines()[0] == f"**{table.heading}**"
     assert f"**{best.entries[i].text}**" in next(line for line in markdown.splitlines()
