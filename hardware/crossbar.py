@@ -1,4 +1,4 @@
-"""Mapping of binary layers onto MTJ crossbar tiles (DESIGN.md "Hardware cost model").
+"""Mapping of binary layers onto MTJ crossbar tiles (docs/hardware.md).
 
 Every binary layer (conv or FC, first layer and classifier included) is one weight matrix:
 rows (word lines) = k²·C_in (conv) or ``in`` (FC), columns (bit lines) = C_out. A binary weight

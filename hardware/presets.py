@@ -11,7 +11,7 @@ Notes on the default cell (NVSim ``sample_STTRAM.cell``):
   0.193895 pJ would need R ≈ 23.3 kΩ. It is V·I·t with V = 0.193895 pJ / (40.82 µA · 5 ns) =
   0.950 V: NVSim prices current-mode writes on the supply side (``MemCell::CalculateWriteEnergy``:
   ``setEnergy = vdd * |setCurrent| * setPulse`` when no voltage is given), so the number includes
-  the access transistor and driver. The default preset follows DESIGN.md (I²·R·t at the MTJ);
+  the access transistor and driver. The default preset follows docs/hardware.md (I²·R·t at the MTJ);
   ``nvsim_sttram_supply`` prices writes as V·I·t with V = 0.95 V and reproduces NVSim's
   0.193895 pJ per reset.
 * The cell file gives no Δ, I_c0 or τ0; those are cited or marked as assumptions below.
@@ -44,7 +44,7 @@ REFERENCES: dict[str, str] = {
                        "switching energy barrier E_b > 40 k_B T",
     "Lee2015": "H. Lee et al., 'Design of a fast and low-power sense amplifier and writing circuit for "
                "high-speed MRAM', IEEE Trans. Magn. 51(5), 2015: 2 ns read time (65 nm CMOS)",
-    "DESIGN": "DESIGN.md 'Hardware cost model' (this project): complementary MTJ pair per binary "
+    "DESIGN": "docs/hardware.md section 2, 'Crossbar mapping' (this project): complementary MTJ pair per binary "
               "weight, 128×128 default tile",
 }
 

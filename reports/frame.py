@@ -1,6 +1,6 @@
 """The result store as a tidy pandas DataFrame, for notebooks: ``reports.load("runs")``.
 
-One row per (cell, metric), from :meth:`suites.store.ResultStore.frame`, with typed columns:
+One row per (cell, metric), from :meth:`spindrop.store.ResultStore.frame`, with typed columns:
 
 * ``metric`` (string), ``value`` (float64; NaN where the metric does not apply to the method, or
   for a failed cell), ``kind`` (string: ``measured`` or ``modelled``);

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims, candidate_lines
+from .findings import Comparison, comparisons, findings_lines
 from .plots import Plot
 from .results import Results, dataset_name
 from .robustness import robustness_lines
@@ -33,8 +34,17 @@ CONVENTIONS = """\
   MTJ-crossbar cost model (dropout modules, random draws, energy per image for T MC samples) and are
   never measurements.
 - Values are the mean ± sample standard deviation (ddof = 1) over seeds; the std is left out with one
-  seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better; the best value of each
-  column is **bold** (nothing is bold where all values are equal).
+  seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better.
+- **Intervals** (measured numbers, in brackets) are 95 %: with several seeds the Student-t interval over
+  seeds; with one seed the percentile bootstrap over the test (and OOD) images, 1,000 resamples. Every
+  cell's own bootstrap interval (`ci_low`, `ci_high`, `n` images) is in `results.csv`.
+- **Paired differences** Δ between two methods use the same resamples of the same test images for both
+  and pair their networks by training seed (replicate: seeds drawn with replacement, then the shared
+  image resample); the 95 % percentile interval of Δ is *significant* when it excludes 0.
+- **Bold**: a measured value is bold only when it is the best of its column **and** the paired interval
+  of its difference to the runner-up excludes 0; otherwise the note under the table says "no significant
+  difference" (or that no paired interval exists). A modelled value (exact) is bold when it is the best;
+  nothing is bold where all values are equal.
 - **—** marks a number that does not exist for that method (the mutual information of a network without
   dropout is 0 by construction, so its OOD AUROC would only measure tie-breaking; a method without dropout
   modules has no dropout energy) or that was not measured; it is never bold."""
@@ -160,12 +170,14 @@ def _plot_lines(plots: list[Plot], report_dir: Path) -> list[str]:
 
 
 def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plots: list[Plot],
-                    report_dir: Path) -> str:
-    """The full report; image links are relative to ``report_dir`` (where REPORT.md goes)."""
+                    report_dir: Path, found: list[Comparison] | None = None) -> str:
+    """The full report; image links are relative to ``report_dir`` (where REPORT.md goes); ``found``:
+    the paired comparisons of the opening section (default: :func:`reports.findings.comparisons`)."""
+    found = comparisons(res) if found is None else found
     lines = ["# spindrop-bench report", "",
              f"Rendered from the result store in `{res.out}` by `python -m reports.render`; every number is "
              "also in `results.csv` / `results.json` next to this file.", "",
-             "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), ""]
+             *findings_lines(res, found), "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), ""]
     for group in dict.fromkeys(t.group for t in tables):  # tables come in group order
         in_group = [t for t in tables if t.group == group]
         kinds = " and ".join(dict.fromkeys(t.kind for t in in_group))

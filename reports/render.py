@@ -12,12 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 
 from .console import make_console
-from suites.store import atomic_write_text
+from spindrop.store import atomic_write_text
 
 from .claims import paper_claims
+from .findings import comparisons
 from .markdown import report_markdown
 from .plots import render_plots
 from .results import ReportError, Results
@@ -26,7 +28,8 @@ from .tables import build_tables, to_rich
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None) -> Path:
+def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None,
+                  reference: str = "mc_dropout") -> Path:
     """Write the report of the store in ``out`` and return the path of its ``REPORT.md``.
 
     ``report_dir``: where to write (default ``<out>/report``); ``console``: where the rich
@@ -34,13 +37,15 @@ def render_report(out: Path, report_dir: Path | None = None, console: Console | 
     needs when stdout is not a terminal; pass ``Console(quiet=True)`` for none).
     Raises :class:`ReportError` when ``out`` has no store or the store has no cells.
     """
-    res = Results.load(out)
+    res = Results.load(out, reference)
     report_dir = Path(report_dir) if report_dir is not None else Path(out) / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(res)
     plots = render_plots(res, report_dir)
     report = report_dir / "REPORT.md"
-    atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir))
+    found = comparisons(res)  # paired differences vs `reference`: the opening section and comparisons.csv
+    atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found))
+    atomic_write_text(report_dir / "comparisons.csv", pd.DataFrame([c.row() for c in found]).to_csv(index=False))
     atomic_write_text(report_dir / "results.csv", res.all_frame.to_csv(index=False))
     rows = json.loads(res.all_frame.to_json(orient="records"))
     atomic_write_text(report_dir / "results.json", json.dumps({"metadata": res.meta, "rows": rows}, indent=1))
@@ -59,13 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("out", type=Path, help="output folder of a run (the one holding results/), e.g. runs")
     ap.add_argument("--report-dir", type=Path, metavar="DIR", help="where to write the report (default: OUT/report)")
     ap.add_argument("--quiet", action="store_true", help="do not print the tables; print only the report path")
+    ap.add_argument("--reference", default="mc_dropout", metavar="METHOD",
+                    help="method every other is compared with, by paired differences (default: mc_dropout)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet))
+        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet), args.reference)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spindrop.stats import Interval, Replicates, paired_difference, percentile_interval, t_interval
-from suites.store import MEASURED, Cell, CellKey, ResultStore
+from spindrop.store import MEASURED, Cell, CellKey, ResultStore
 
 # Baselines and the paper's methods first, in this order; any other (plugin) method follows by name.
 METHOD_ORDER = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")

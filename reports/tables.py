@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from suites.store import MEASURED
+from spindrop.store import MEASURED
 
 from .results import Paired, Results, Stat, dataset_name
 

@@ -1,6 +1,6 @@
 """Monte-Carlo inference: T stochastic forward passes with the dropout sites sampling.
 
-Two modes, both kept (DESIGN.md "MC inference"):
+Two modes, both kept (docs/design.md "MC inference"):
 
 * ``loop``: T forward passes of the batch (default: on the 2-core CPU it was faster).
 * ``batched``: the batch repeated T times along the batch dimension, in chunks of at most

@@ -8,7 +8,7 @@ from spindrop.stats import Replicates, weighted_mean
 from spindrop.stats.terms import brier_terms, correct, nll_terms
 
 from .base import Suite, SuiteResult, Target, register_suite
-from .store import MEASURED
+from spindrop.store import MEASURED
 
 
 @register_suite

@@ -12,25 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from spindrop.naming import unknown_name
 from spindrop.stats import Replicates
+from spindrop.store import Target
 
 if TYPE_CHECKING:
     from .workbench import Workbench
-
-
-@dataclass(frozen=True)
-class Target:
-    """One trained configuration that suites measure."""
-
-    dataset: str
-    model: str
-    width: float
-    method: str
-    params: tuple[tuple[str, object], ...]
-    seed: int
-
-    @property
-    def method_params(self) -> dict[str, object]:
-        return dict(self.params)
 
 
 @dataclass

@@ -8,7 +8,7 @@ measured suites draw their masks from (docs/hardware.md §7).
 from __future__ import annotations
 
 from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
-from .store import MODELLED
+from spindrop.store import MODELLED
 
 PJ = 1e12
 

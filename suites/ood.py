@@ -13,7 +13,7 @@ from spindrop.stats import Replicates, ood_replicates
 from spindrop.stats.bootstrap import RankedID
 
 from .base import Suite, SuiteResult, Target, register_suite
-from .store import MEASURED
+from spindrop.store import MEASURED
 
 HIST_BINS = 30
 EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)

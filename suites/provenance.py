@@ -1,6 +1,6 @@
 """Provenance of a result cell: everything besides its key that changes its numbers.
 
-A cell's *key* (:class:`suites.store.CellKey`) names what was measured: suite × target × profile
+A cell's *key* (:class:`spindrop.store.CellKey`) names what was measured: suite × target × profile
 name × T; its file is found by the key. Its *provenance* is a dict of components, each a
 JSON value, that the suite declares it depends on (:attr:`suites.base.Suite.provenance`):
 
@@ -36,10 +36,6 @@ CORE_PACKAGES = ("spindrop", "baselines", "hardware", "suites")
 DATA_MODULES = ("spindrop/training/profiles.py", "hardware/presets.py")
 """Modules of pure data: their *values* are provenance components of their own."""
 
-REASONS = {"code": "code changed", "method_params": "method parameters changed",
-           "profile": "profile changed", "data": "data changed", "trainer": "trainer options changed",
-           "preset": "preset changed", "masks": "mask device changed"}
-
 
 def cell_code_fingerprint(method: str, suite: type[Suite]) -> str:
     """Fingerprint of the code behind a cell: the core packages (without any method's or
@@ -48,14 +44,6 @@ def cell_code_fingerprint(method: str, suite: type[Suite]) -> str:
     plugins = [*(method_class(m) for m in list_methods()), *SUITES.values()]
     return code_fingerprint(CORE_PACKAGES, [method_class(method), suite], plugins,
                             exclude=[repo / m for m in DATA_MODULES])
-
-
-def stale_reasons(stored: dict, current: dict) -> list[str]:
-    """Why a stored cell's provenance does not match the current one ([] if it does).
-
-    A component the stored cell lacks (a cell written before it was recorded) is a mismatch.
-    """
-    return [REASONS.get(name, f"{name} changed") for name in current if stored.get(name) != current[name]]
 
 
 def json_value(value: object) -> object:

@@ -34,7 +34,7 @@ from spindrop.metrics import accuracy, auroc, calibration_bins, nll, ood_scores
 from spindrop.training.profiles import FaultSweep
 
 from .base import MEASURED_PROVENANCE, Suite, SuiteResult, Target, register_suite
-from .store import MEASURED
+from spindrop.store import MEASURED
 from .workbench import seeded_subset
 
 PREFIX = "robust"

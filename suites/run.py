@@ -31,11 +31,11 @@ from reports.console import make_console, make_progress
 from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
 from spindrop.models import list_models, model_info
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
+from spindrop.store import Cell, CellKey, ResultStore, State
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
 from .base import SUITES, Target, get_suite, list_suites
 from .lock import FolderBusy, output_lock
-from .store import Cell, CellKey, ResultStore, State
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -14,7 +14,7 @@ from spindrop.stats import Replicates, calibration_replicates, weighted_mean
 from spindrop.stats.terms import confidence, correct
 
 from .base import Suite, SuiteResult, Target, register_suite
-from .store import MEASURED
+from spindrop.store import MEASURED
 
 
 @register_suite

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .datasets import channel_stats, dataset_info, load_split, load_tinyimagenet32
 
-# OOD sets per in-distribution dataset (DESIGN.md "Data").
+# OOD sets per in-distribution dataset (docs/design.md "Data").
 OOD_SETS: dict[str, tuple[str, ...]] = {
     "mnist": ("fashion_mnist", "gaussian_noise", "uniform_noise"),
     "fashion_mnist": ("mnist", "gaussian_noise", "uniform_noise"),

@@ -1,4 +1,4 @@
-"""Metrics with the conventions of DESIGN.md "Metrics": classification, calibration, OOD, MC
+"""Metrics with the conventions of docs/design.md "Metrics": classification, calibration, OOD, MC
 uncertainty, and the namespaced metric keys."""
 from .calibration import N_BINS, CalibrationBins, calibration_bins, ece, mce
 from .classification import accuracy, brier, nll

@@ -1,6 +1,6 @@
 """Calibration of the top-label confidence (Guo et al., ICML 2017; Naeini et al., AAAI 2015).
 
-Convention (DESIGN.md "Metrics"): M = 15 equal-width bins over [0, 1], bin k holds confidences
+Convention (docs/design.md "Metrics"): M = 15 equal-width bins over [0, 1], bin k holds confidences
 in [k/M, (k+1)/M) and the last bin is closed, [(M−1)/M, 1], so a confidence of exactly 1.0 lands
 in bin M−1. This is why ECE/MCE stay hand-written here: torchmetrics' ``calibration_error``
 bucketizes with ``right=True`` and sends conf = 1.0 to an extra, (M+1)-th bin of its own

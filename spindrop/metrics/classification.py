@@ -1,4 +1,4 @@
-"""Classification metrics of a predictive distribution (DESIGN.md "Metrics").
+"""Classification metrics of a predictive distribution (docs/design.md "Metrics").
 
 ``probs`` is (N, C) (for MC models the predictive mean p̄ = (1/T) Σ_t p_t) and ``labels`` (N,)
 int64. Each function computes over the whole set at once and returns a Python float.

@@ -1,4 +1,4 @@
-"""Out-of-distribution detection metrics; the OOD set is the POSITIVE class (DESIGN.md "Metrics").
+"""Out-of-distribution detection metrics; the OOD set is the POSITIVE class (docs/design.md "Metrics").
 
 A score is "higher = more likely OOD" (predictive entropy, mutual information, 1 − MSP); a
 sample is flagged as OOD when its score is ≥ a threshold t. The functions take the complete

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from spindrop.stats import Replicates
-from suites.store import MEASURED, MODELLED, Cell, CellKey, ResultStore
+from spindrop.store import MEASURED, MODELLED, Cell, CellKey, ResultStore
 
 METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale", "my_method")
 SEEDS = (0, 1)

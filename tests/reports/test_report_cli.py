@@ -8,7 +8,7 @@ import pytest
 
 from reports.render import main
 from reports.results import Results
-from suites.store import MODELLED, Cell, CellKey, ResultStore
+from spindrop.store import MODELLED, Cell, CellKey, ResultStore
 
 
 def _cell(method: str, params=(("p", 0.2),), profile: str = "quick", T: int = 20) -> Cell:

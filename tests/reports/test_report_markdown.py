@@ -11,7 +11,7 @@ import pytest
 
 from reports.claims import paper_claims
 from reports.results import Results
-from suites.store import ResultStore
+from spindrop.store import ResultStore
 
 from report_fake_store import FAILED_ERROR
 

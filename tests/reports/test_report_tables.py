@@ -11,7 +11,7 @@ from rich.console import Console
 from reports.results import Results
 from reports.tables import GROUPS, HIGHER, LOWER, build_tables, direction, to_markdown, to_rich
 from spindrop.stats import percentile_interval, t_interval
-from suites.store import ResultStore
+from spindrop.store import ResultStore
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 import reports
 from report_fake_store import build_fake_store
-from suites.store import MEASURED, Cell, CellKey, ResultStore
+from spindrop.store import MEASURED, Cell, CellKey, ResultStore
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -12,7 +12,7 @@ from reports.findings import comparisons
 from reports.results import Results
 from reports.tables import build_tables, to_markdown
 from spindrop.stats import Replicates
-from suites.store import MEASURED, Cell, CellKey, ResultStore
+from spindrop.store import MEASURED, Cell, CellKey, ResultStore
 
 B = 1000
 

@@ -13,7 +13,7 @@ import torch
 from spindrop.data import DataError, resolve_data_root
 from spindrop.training.curves import CURVES, log_dir, read_curves
 from suites.run import main
-from suites.store import ResultStore
+from spindrop.store import ResultStore
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import spindrop
 from spindrop.mc import mc_predict
 from suites.lock import output_lock
 from suites.run import EXIT_OK, EXIT_USAGE, main
-from suites.store import ResultStore
+from spindrop.store import ResultStore
 from suites.workbench import mask_seed
 
 

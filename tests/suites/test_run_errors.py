@@ -11,7 +11,7 @@ import torch
 
 from runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, finished, run_cli, tree
 from suites.run import EXIT_OK, EXIT_USAGE, main
-from suites.store import Cell, CellKey, ResultStore
+from spindrop.store import Cell, CellKey, ResultStore
 
 BASE = ["--suite", "accuracy", *SMOKE, "--methods", "spatial"]
 

@@ -8,11 +8,11 @@ import json
 import pandas as pd
 import pytest
 
-import suites.store
+import spindrop.store
 from runner_helpers import SMOKE, cell_bytes, cells, finished, summary
 from suites.hardware_cost import ModulesSuite
 from suites.run import EXIT_FAILED, EXIT_OK, main
-from suites.store import Cell, CellKey, ResultStore
+from spindrop.store import Cell, CellKey, ResultStore
 
 KEY = CellKey(suite="calibration", dataset="mnist", model="lenet5", width=0.5, method="spatial",
               params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)
@@ -83,7 +83,7 @@ def test_failed_write_keeps_the_old_cell_and_leaves_no_temp_file(tmp_path, monke
     def no_space(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(suites.store.os, "replace", no_space)
+    monkeypatch.setattr(spindrop.store.os, "replace", no_space)
     with pytest.raises(OSError):
         store.put(ok_cell(metrics={"test/cal/ECE": 0.5}))
     monkeypatch.undo()

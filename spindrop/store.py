@@ -34,13 +34,40 @@ from typing import TYPE_CHECKING
 
 from spindrop.stats import Replicates
 
-from .base import Target
-from .provenance import stale_reasons
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger("spindrop.cache")
+
+REASONS = {"code": "code changed", "method_params": "method parameters changed",
+           "profile": "profile changed", "data": "data changed", "trainer": "trainer options changed",
+           "preset": "preset changed", "masks": "mask device changed"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One trained configuration that suites measure."""
+
+    dataset: str
+    model: str
+    width: float
+    method: str
+    params: tuple[tuple[str, object], ...]
+    seed: int
+
+    @property
+    def method_params(self) -> dict[str, object]:
+        return dict(self.params)
+
+
+def stale_reasons(stored: dict, current: dict) -> list[str]:
+    """Why a stored cell's provenance does not match the current one ([] if it does).
+
+    A component the stored cell lacks (a cell written before it was recorded) is a mismatch.
+    """
+    return [REASONS.get(name, f"{name} changed") for name in current if stored.get(name) != current[name]]
+
 
 MEASURED = "measured"
 MODELLED = "modelled"
