@@ -4,7 +4,7 @@ All numbers this package produces are *modelled* from cited or stated-as-assumed
 (:mod:`hardware.presets`), never measured.
 """
 from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, SpinDropSpatialComparison, compare_spindrop_spatial
-from .cost import FORMULAS, CostReport, EnergyBreakdown, LayerCost, cost
+from .cost import FORMULAS, CostReport, EnergyBreakdown, LayerCost, cost_report
 from .crossbar import CrossbarConfig, LayerMapping, map_layer, map_model
 from .device import MTJConfig, ModuleEventEnergy, event_energy, p_switch, pulse_width, write_current
 from .presets import (DEFAULT, PRESETS, REFERENCES, HardwarePreset, get_preset, list_presets)
@@ -14,6 +14,6 @@ __all__ = [
     "DEFAULT", "FORMULAS", "PAPER_ENERGY_RATIO", "PAPER_MODULE_RATIO", "PRESETS", "REFERENCES",
     "CostReport", "CrossbarConfig", "DeviceMaskSampler", "EnergyBreakdown", "HardwarePreset",
     "LayerCost", "LayerMapping", "MTJConfig", "ModuleEventEnergy", "SpinDropSpatialComparison",
-    "attach_device", "compare_spindrop_spatial", "cost", "detach_device", "device_masks", "event_energy",
+    "attach_device", "compare_spindrop_spatial", "cost_report", "detach_device", "device_masks", "event_energy",
     "get_preset", "list_presets", "map_layer", "map_model", "p_switch", "pulse_width", "write_current",
 ]

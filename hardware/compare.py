@@ -2,7 +2,7 @@
 
 MC-SpatialDropout (Ahmed et al., "Spatial-SpinDrop", arXiv 2306.10185, IEEE TNANO 2024) claims
 9× fewer dropout modules per layer and 94.11× less energy than SpinDrop. This module prices both
-methods on one model with the common cost model (:func:`hardware.cost`) and returns the
+methods on one model with the common cost model (:func:`hardware.cost_report`) and returns the
 per-layer and network ratios with the formulas that produced them. Every number here is
 *modelled*; the paper's numbers are quoted, not reproduced.
 
@@ -23,7 +23,7 @@ from spindrop import get_method
 from spindrop.geometry import LayerGeometry
 from spindrop.methods.spatial import FC_GROUPINGS
 
-from .cost import CostReport, cost
+from .cost import CostReport, cost_report
 from .presets import DEFAULT, HardwarePreset
 
 PAPER_MODULE_RATIO = 9.0    # per layer, 3×3 conv: arXiv 2306.10185, abstract ("reduced by a factor of 9×")
@@ -152,8 +152,8 @@ def compare_spindrop_spatial(model: nn.Module, input_shape: tuple[int, ...], T: 
     """
     sp_params = dict(params) if fc_grouping is None else {**params, "fc_grouping": fc_grouping}
     sd_method, sp_method = get_method("spindrop", **params), get_method("spatial", **sp_params)
-    sd = cost(model, sd_method, input_shape, T, preset, model_name=model_name)
-    sp = cost(model, sp_method, input_shape, T, preset, model_name=model_name)
+    sd = cost_report(model, sd_method, input_shape, T, preset, model_name=model_name)
+    sp = cost_report(model, sp_method, input_shape, T, preset, model_name=model_name)
     geoms = {g.name: g for g, _ in sd_method.hardware_plan(model, tuple(input_shape)).layers}
 
     layers = []

@@ -217,7 +217,7 @@ def _method(method: Method | str) -> Method:
     return get_method(method) if isinstance(method, str) else method
 
 
-def cost(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T: int = 20,
+def cost_report(model: nn.Module, method: Method | str, input_shape: tuple[int, ...], T: int = 20,
          preset: HardwarePreset | str = DEFAULT, reuse_prefix: bool = True,
          model_name: str | None = None, chip_seed: int = 0) -> CostReport:
     """Modelled cost per image of ``T``-sample MC inference of ``model`` under ``method``.

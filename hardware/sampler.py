@@ -28,8 +28,8 @@ from spindrop.mc import mc_sampling
 from spindrop.methods.base import (
     MASK_LEVELS,
     Method,
+    dropout_sites,
     ideal_keep_mask,
-    sites,
     uniform_levels,
 )
 
@@ -136,7 +136,7 @@ def attach_device(model: nn.Module, config: MTJConfig | None = None, seed: int =
     config = DEFAULT.mtj if config is None else config
     shared: DeviceMaskSampler | None = None
     i = 0
-    for site in sites(model):
+    for site in dropout_sites(model):
         if site.shared_unit and shared is not None:
             site.sampler = shared
             continue
@@ -149,7 +149,7 @@ def attach_device(model: nn.Module, config: MTJConfig | None = None, seed: int =
 
 def detach_device(model: nn.Module) -> nn.Module:
     """Restore the ideal Bernoulli sampler on every dropout site (in place)."""
-    for site in sites(model):
+    for site in dropout_sites(model):
         site.sampler = ideal_keep_mask
     return model
 
@@ -158,7 +158,7 @@ def detach_device(model: nn.Module) -> nn.Module:
 def device_masks(model: nn.Module, config: MTJConfig | None, seed: int = 0) -> Iterator[nn.Module]:
     """Within the block, ``model``'s masks come from ``config``'s modules (chip ``seed``); the
     samplers the sites had before are restored on exit. ``config`` None: nothing changes."""
-    before = [(s, s.sampler) for s in sites(model)]
+    before = [(s, s.sampler) for s in dropout_sites(model)]
     if config is not None:
         attach_device(model, config, seed)
     try:

@@ -14,7 +14,7 @@ from dataclasses import fields
 import spindrop
 
 from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, compare_spindrop_spatial
-from .cost import cost
+from .cost import cost_report
 from .device import event_energy, write_current
 from .presets import REFERENCES, get_preset, list_presets
 
@@ -43,7 +43,7 @@ def cost_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p:
     for model_name, shape in MODELS:
         model = spindrop.build_model(model_name, shape, width=width)
         for name in spindrop.list_methods():
-            r = cost(model, _method(name, p), shape, T=T, preset=preset, model_name=model_name)
+            r = cost_report(model, _method(name, p), shape, T=T, preset=preset, model_name=model_name)
             e = r.energy
             lines.append(f"| {model_name} {shape[0]}×{shape[1]}×{shape[2]} | {name} | {r.passes} | {r.modules:,} "
                          f"| {r.draws:,} | {r.tiles:,} | {_uj(e.crossbar_read)} | {_uj(e.sense_amp)} "

@@ -3,7 +3,7 @@ from .binary import (BinaryConv2d, BinaryLinear, binary_layers, clip_latent_weig
                      export_binary_weights, sign)
 from .geometry import LayerGeometry, trace_geometry
 from .mc import MCOutput, mc_predict, mc_predict_loader, mc_sampling
-from .methods.base import DropoutConfig, DropoutSite, HardwarePlan, LayerHardware, Method, sites
+from .methods.base import DropoutConfig, DropoutSite, HardwarePlan, LayerHardware, Method, dropout_sites
 from .models import build_model, list_models, register_model
 from .registry import (PluginError, UnknownMethodError, get_method, list_methods, load_plugin,
                        method_class, register_method)
@@ -15,5 +15,5 @@ __all__ = [
     "LayerHardware", "MCOutput", "Method", "PluginError", "UnknownMethodError", "binary_layers",
     "build_model", "clip_latent_weights", "export_binary_weights", "get_method", "list_methods",
     "list_models", "load_plugin", "mc_predict", "mc_predict_loader", "mc_sampling", "method_class",
-    "register_method", "register_model", "sign", "sites", "trace_geometry",
+    "register_method", "register_model", "sign", "dropout_sites", "trace_geometry",
 ]

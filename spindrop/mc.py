@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .methods.base import sites
+from .methods.base import dropout_sites
 from .metrics.uncertainty import max_softmax, mutual_information, predictive_entropy
 
 Mode = Literal["loop", "batched"]
@@ -66,7 +66,7 @@ class MCOutput:
 @contextmanager
 def mc_sampling(model: nn.Module, enabled: bool = True) -> Iterator[None]:
     """Turn MC sampling of every dropout site on (or off) for the duration of the block."""
-    state = [(s, s.mc) for s in sites(model)]
+    state = [(s, s.mc) for s in dropout_sites(model)]
     for s, _ in state:
         s.mc = enabled
     try:
@@ -84,7 +84,7 @@ def split_prefix(model: nn.Module) -> tuple[nn.Module, nn.Module]:
     if not isinstance(model, nn.Sequential):
         return nn.Sequential(), model
     stages = list(model)
-    first = next((i for i, m in enumerate(stages) if sites(m)), len(stages))
+    first = next((i for i, m in enumerate(stages) if dropout_sites(m)), len(stages))
     return nn.Sequential(*stages[:first]), nn.Sequential(*stages[first:])
 
 
@@ -114,7 +114,7 @@ def mc_predict(model: nn.Module, x: Tensor, T: int = 20, mode: Mode = DEFAULT_MO
     model.eval()
     try:
         with nullcontext() if seed is None else _seeded(seed, x.device):
-            if not sites(model):
+            if not dropout_sites(model):
                 return MCOutput(model(x).softmax(-1).float().unsqueeze(0).expand(T, -1, -1), stochastic=False)
             prefix, rest = split_prefix(model) if reuse_prefix else (nn.Sequential(), model)
             h = prefix(x)

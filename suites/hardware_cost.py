@@ -1,7 +1,7 @@
 """The two modelled suites: dropout modules/draws and energy on the MTJ-crossbar cost model.
 
 Neither needs a trained network: the cost comes from the model's layers and input shape
-(:func:`hardware.cost`), priced with the run's hardware preset. With a non-ideal device (variation,
+(:func:`hardware.cost_report`), priced with the run's hardware preset. With a non-ideal device (variation,
 stuck-at faults, p drift) the dropout events are priced at the realised per-module p of the chip the
 measured suites draw their masks from (docs/hardware.md §7).
 """

@@ -29,7 +29,7 @@ from typing import Any
 from hardware import MTJConfig, get_preset
 from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
-from spindrop.methods.base import sites
+from spindrop.methods.base import dropout_sites
 from spindrop.metrics import accuracy, auroc, calibration_bins, nll, ood_scores
 from spindrop.training.profiles import FaultSweep
 
@@ -118,7 +118,7 @@ class RobustnessSuite(Suite):
         main_ood = OOD_SETS[target.dataset][0]
         ood_images = ood_sets(target.dataset, bench.data_root, n=sweep.ood_subset or plan.ood_subset, seed=0)[main_ood]
         ideal = ideal_device(get_preset(bench.preset).mtj)
-        has_sites = bool(sites(bench.trained(target).model))
+        has_sites = bool(dropout_sites(bench.trained(target).model))
 
         def measure(mtj: MTJConfig | None) -> list[dict[str, float | None]]:
             chips = range(sweep.draws if has_sites else 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from hardware import CostReport, MTJConfig, cost, device_masks, get_preset
+from hardware import CostReport, MTJConfig, cost_report, device_masks, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
 from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split
 from spindrop.fingerprint import digest
@@ -186,5 +186,5 @@ class Workbench:
         seed (the modules :meth:`predict` draws masks from)."""
         info = dataset_info(target.dataset)
         method = get_method(target.method, **target.method_params)
-        return cost(self.untrained_network(target), method, info.shape, T=self.T, preset=self.preset,
+        return cost_report(self.untrained_network(target), method, info.shape, T=self.T, preset=self.preset,
                     model_name=target.model, chip_seed=target.seed)

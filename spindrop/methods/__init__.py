@@ -1,7 +1,7 @@
 """The method interface and the spintronic dropout methods (``spindrop``, ``spatial``, ``scale``);
 they register through the ``spindrop.methods`` entry points (``pyproject.toml``) like any plugin."""
 from .base import (DropoutConfig, DropoutSite, HardwarePlan, LayerHardware, Method, NoParams,
-                   ideal_keep_mask, sites)
+                   ideal_keep_mask, dropout_sites)
 
 __all__ = ["DropoutConfig", "DropoutSite", "HardwarePlan", "LayerHardware", "Method", "NoParams",
-           "ideal_keep_mask", "sites"]
+           "ideal_keep_mask", "dropout_sites"]

@@ -229,6 +229,6 @@ class Method:
         return HardwarePlan(layers, self.shared_modules([g for g in geoms if g.binary_input]))
 
 
-def sites(model: nn.Module) -> list[DropoutSite]:
+def dropout_sites(model: nn.Module) -> list[DropoutSite]:
     """All dropout sites installed on ``model``."""
     return [m for m in model.modules() if isinstance(m, DropoutSite)]

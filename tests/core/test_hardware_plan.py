@@ -1,4 +1,4 @@
-"""Module and draw counts of the hardware plans on the real topologies (DESIGN.md "Methods"):
+"""Module and draw counts of the hardware plans on the real topologies (docs/design.md "How a method attaches"):
 per k×k binary-input conv layer SpinDrop needs k² modules for every one of MC-SpatialDropout
 (9× for 3×3, 25× for LeNet-5's 5×5), Scale-Dropout one module for the whole model.
 
@@ -97,7 +97,7 @@ def test_mc_dropout_one_module_per_input_element(model_name):
 @pytest.mark.parametrize("model_name", sorted(CASES))
 def test_scale_one_module_for_the_whole_model(model_name):
     model, plan, whole = _plan("scale", model_name)
-    n_sites = len(spindrop.sites(model))  # the layers its placement scales
+    n_sites = len(spindrop.dropout_sites(model))  # the layers its placement scales
     assert whole.total_modules == 1
     assert whole.shared_modules == 1
     assert all(hw.modules == 0 for hw in plan.values())

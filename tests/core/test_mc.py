@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import spindrop
-from spindrop import mc_predict, mc_predict_loader, sites
+from spindrop import mc_predict, mc_predict_loader, dropout_sites
 from spindrop.mc import split_prefix
 
 from .helpers import NUM_CLASSES, build
@@ -68,7 +68,7 @@ def test_reuse_prefix_gives_same_samples(method_name, mode):
     model, _ = _model(method_name)
     prefix, _ = split_prefix(model)
     assert len(prefix) > 0, "lenet5's first conv/pool/BN form a deterministic prefix"
-    assert not sites(prefix)
+    assert not dropout_sites(prefix)
     x = _x()
     on = mc_predict(model, x, T=6, mode=mode, chunk=4, seed=5, reuse_prefix=True).probs
     off = mc_predict(model, x, T=6, mode=mode, chunk=4, seed=5, reuse_prefix=False).probs
@@ -92,7 +92,7 @@ def test_split_prefix_stops_before_first_site():
     model, _ = _model("spindrop")
     prefix, rest = split_prefix(model)
     assert list(prefix) + list(rest) == list(model)
-    assert not sites(prefix) and sites(rest[0])
+    assert not dropout_sites(prefix) and dropout_sites(rest[0])
 
 
 def test_summaries_are_consistent(method_name):
@@ -144,12 +144,12 @@ def test_mc_predict_restores_training_mode_and_site_flags():
     model.train()
     mc_predict(model, _x(), T=3, mode="batched", seed=0)
     assert model.training
-    assert all(s.training and not s.mc for s in sites(model))
+    assert all(s.training and not s.mc for s in dropout_sites(model))
 
 
 def test_model_without_sites_returns_identical_samples():
     model, stochastic = _model("deterministic")
-    assert not stochastic and not sites(model)
+    assert not stochastic and not dropout_sites(model)
     out = mc_predict(model, _x(), T=5)
     model.eval()
     with torch.no_grad():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import spindrop
-from spindrop import binary_layers, mc_predict, mc_sampling, sites
+from spindrop import binary_layers, mc_predict, mc_sampling, dropout_sites
 
 from .helpers import (MODEL_SHAPES, NUM_CLASSES, PLUGIN_METHOD, SamplerRecorder, build, has_param,
                       registered_methods)
@@ -44,7 +44,7 @@ def test_sites_only_on_binary_input_layers(method_name, model_name):
         if not layer.binary_input:
             assert layer.site is None, f"{name} sees full-precision input but got a dropout site"
     installed = [layer.site for _, layer in layers if layer.site is not None]
-    assert len(installed) == len(sites(model))
+    assert len(installed) == len(dropout_sites(model))
     if type(method).stochastic:
         assert installed, f"stochastic method {method_name} installed no site on {model_name}"
 
@@ -83,12 +83,12 @@ def test_training_mode_draws_only_for_stochastic_methods(method_name, model_name
     whole batch is normalised away by a following BatchNorm in training mode.)"""
     model, method, shape = build(model_name, method_name)
     rec = SamplerRecorder()
-    for s in sites(model):
+    for s in dropout_sites(model):
         rec.wrap(s)
     model.train()
     with torch.no_grad():
         model(_x(shape))
-    drawn = [len(rec.of(s)) for s in sites(model)]
+    drawn = [len(rec.of(s)) for s in dropout_sites(model)]
     if type(method).stochastic:
         assert drawn and all(n == 1 for n in drawn), drawn
     else:
@@ -96,7 +96,7 @@ def test_training_mode_draws_only_for_stochastic_methods(method_name, model_name
     model.eval()
     with torch.no_grad():
         model(_x(shape))
-    assert [len(rec.of(s)) for s in sites(model)] == drawn
+    assert [len(rec.of(s)) for s in dropout_sites(model)] == drawn
 
 
 def test_eval_without_mc_is_deterministic(method_name, model_name):
@@ -108,15 +108,15 @@ def test_eval_without_mc_is_deterministic(method_name, model_name):
         a = model(x)
         torch.manual_seed(1)  # a different RNG state must not matter with MC off
         b = model(x)
-    assert all(not s.mc for s in sites(model))
+    assert all(not s.mc for s in dropout_sites(model))
     assert torch.equal(a, b)
 
 
 def test_mc_sampling_context_restores_site_state(method_name):
     model, _, _ = build("lenet5", method_name)
     with mc_sampling(model):
-        assert all(s.mc for s in sites(model))
-    assert all(not s.mc for s in sites(model))
+        assert all(s.mc for s in dropout_sites(model))
+    assert all(not s.mc for s in dropout_sites(model))
 
 
 def _is_py_int(v) -> bool:
@@ -148,7 +148,7 @@ def test_sampled_bits_match_planned_draws(method_name, model_name):
     model, method, shape = build(model_name, method_name)
     plan = {g.name: hw for g, hw in method.hardware_plan(model, shape).layers}
     rec = SamplerRecorder()
-    for s in sites(model):
+    for s in dropout_sites(model):
         rec.wrap(s)
     model.eval()
     with torch.no_grad(), mc_sampling(model):

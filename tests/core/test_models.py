@@ -70,6 +70,6 @@ def test_cost_model_prices_every_method(model, method_name):
     shape = model_info(model).test_shape
     net = spindrop.build_model(model, shape, NUM_CLASSES, width=0.125)
     method = spindrop.get_method(method_name)
-    report = hardware.cost(method.attach(net), method, shape, T=4)
+    report = hardware.cost_report(method.attach(net), method, shape, T=4)
     assert report.tiles > 0 and report.energy.total > 0
     assert (report.modules == 0) == (not type(method).stochastic or report.energy.dropout == 0)

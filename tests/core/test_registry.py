@@ -116,7 +116,7 @@ def test_load_plugin_registers_module_from_path(tmp_path, monkeypatch, clean_reg
     assert method.params()["p"] == 0.3
     model = spindrop.build_model("mlp", (1, 28, 28), 10, 0.125)
     method.attach(model)
-    assert spindrop.sites(model)
+    assert spindrop.dropout_sites(model)
 
 
 def test_failing_plugin_import_raises_one_line_plugin_error(tmp_path, monkeypatch, clean_registry):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 import spindrop
-from spindrop import BinaryConv2d, BinaryLinear, binary_layers, mc_predict, sites
+from spindrop import BinaryConv2d, BinaryLinear, binary_layers, mc_predict, dropout_sites
 from spindrop.geometry import flatten_feeds
 from spindrop.methods.spatial import SpatialConfig
 
@@ -195,7 +195,7 @@ def test_sites_see_the_traced_map_and_mc_runs():
             if isinstance(layer, BinaryLinear) and layer.site is not None}
     assert seen and seen == {n: traced[n] for n in seen}
     assert sum(t is not None for t in traced.values()) == 1  # LeNet-5: only fc1 reads the map
-    assert len(sites(model)) == 3
+    assert len(dropout_sites(model)) == 3
 
 
 def test_fc_grouping_validated_and_in_params():

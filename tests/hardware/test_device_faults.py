@@ -14,7 +14,7 @@ from hardware import (
     DEFAULT,
     DeviceMaskSampler,
     attach_device,
-    cost,
+    cost_report,
     device_masks,
     event_energy,
     get_preset,
@@ -78,14 +78,14 @@ def test_stuck_at_keep_one_makes_mc_samples_identical(name):
     with device_masks(model, replace(MTJ, stuck_at_keep_rate=1.0), seed=3):
         stuck = mc_predict(model, x, T=6, seed=0).probs
     assert torch.equal(stuck, stuck[:1].expand_as(stuck))
-    assert all(s.sampler is ideal_keep_mask for s in spindrop.sites(model))  # restored on exit
+    assert all(s.sampler is ideal_keep_mask for s in spindrop.dropout_sites(model))  # restored on exit
 
 
 @pytest.mark.parametrize("placement", ["mac", "post_bn", "classifier"])
 def test_scale_has_exactly_one_device_sampler(placement):
     model = _net("scale", placement=placement)
     attach_device(model, get_preset("nvsim_sttram_variation").mtj, seed=4)
-    scale_sites = spindrop.sites(model)
+    scale_sites = spindrop.dropout_sites(model)
     assert len(scale_sites) == (1 if placement == "classifier" else 3)
     samplers = {id(s.sampler) for s in scale_sites}
     assert len(samplers) == 1 and isinstance(scale_sites[0].sampler, DeviceMaskSampler)
@@ -108,7 +108,7 @@ def test_scale_single_stuck_unit_makes_the_network_deterministic():
 def test_other_methods_get_one_sampler_per_site():
     model = _net("spatial")
     attach_device(model, MTJ, seed=10)
-    assert [s.sampler.seed for s in spindrop.sites(model)] == [10, 11, 12]
+    assert [s.sampler.seed for s in spindrop.dropout_sites(model)] == [10, 11, 12]
 
 
 @pytest.mark.parametrize("module_dims", [(1,), (1, 2)])
@@ -172,16 +172,16 @@ def _preset(mtj) -> HardwarePreset:
 def test_realised_energy_of_an_ideal_chip_is_the_nominal_energy(name):
     # A zero-rate fault makes the preset non-ideal in form only: the realised path must agree.
     method = spindrop.get_method(name)
-    nominal = cost(_model(), method, SHAPE, T=4)
-    realised = cost(_model(), method, SHAPE, T=4, preset=_preset(replace(MTJ, p_drift=1e-12)))
+    nominal = cost_report(_model(), method, SHAPE, T=4)
+    realised = cost_report(_model(), method, SHAPE, T=4, preset=_preset(replace(MTJ, p_drift=1e-12)))
     assert realised.events and realised.energy.dropout == pytest.approx(nominal.energy.dropout, rel=1e-9)
     assert realised.p_realised == pytest.approx(0.2, rel=1e-9)
 
 
 def test_variation_changes_spindrop_energy_and_realised_p():
     method = spindrop.get_method("spindrop")
-    plain = cost(_model(), method, SHAPE, T=4, preset="nvsim_sttram")
-    varied = cost(_model(), method, SHAPE, T=4, preset="nvsim_sttram_variation", chip_seed=0)
+    plain = cost_report(_model(), method, SHAPE, T=4, preset="nvsim_sttram")
+    varied = cost_report(_model(), method, SHAPE, T=4, preset="nvsim_sttram_variation", chip_seed=0)
     assert plain.events == {} and plain.p_realised == pytest.approx(0.2)
     assert varied.energy.dropout != pytest.approx(plain.energy.dropout, rel=1e-3)
     assert varied.p_realised > 0.25  # σ = 5 % pushes the mean module p up (docs/hardware.md §7)

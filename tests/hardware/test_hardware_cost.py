@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import spindrop
-from hardware import (DEFAULT, CostReport, CrossbarConfig, compare_spindrop_spatial, cost, get_preset,
+from hardware import (DEFAULT, CostReport, CrossbarConfig, compare_spindrop_spatial, cost_report, get_preset,
                       list_presets, map_model)
 from spindrop import BinaryConv2d, BinaryLinear
 
@@ -67,7 +67,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_modules_and_draws_by_hand(name):
-    r = cost(small_model(), name, SHAPE, T=T, preset=TILE16)
+    r = cost_report(small_model(), name, SHAPE, T=T, preset=TILE16)
     *per_layer, shared = EXPECTED[name]
     assert [(lc.modules, lc.draws_per_pass) for lc in r.layers] == list(per_layer)
     assert r.shared_modules == shared
@@ -108,13 +108,13 @@ def test_event_energy_by_hand():
     assert w == pytest.approx(4.6928e-14, rel=1e-4)
     assert r == pytest.approx(1.875e-14, rel=1e-12)
     assert z == pytest.approx(5.1974e-14, rel=1e-4)
-    ev = cost(small_model(), "spatial", SHAPE, T=T, preset=TILE16).event
+    ev = cost_report(small_model(), "spatial", SHAPE, T=T, preset=TILE16).event
     assert (ev.write, ev.read, ev.reset) == pytest.approx((w, r, z), rel=1e-9)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_energy_breakdown_by_hand(name):
-    r = cost(small_model(), name, SHAPE, T=T, preset=TILE16)
+    r = cost_report(small_model(), name, SHAPE, T=T, preset=TILE16)
     stochastic = name != "deterministic"
     passes = [1, T, T] if stochastic else [1, 1, 1]
     # cell read per cell per window: V²·t/R_avg, R_avg = 2/(1/6k + 1/12k) = 8 kΩ:
@@ -148,14 +148,14 @@ def test_energy_breakdown_by_hand(name):
 
 
 def test_deterministic_pays_one_pass_whatever_T():
-    a = cost(small_model(), "deterministic", SHAPE, T=1)
-    b = cost(small_model(), "deterministic", SHAPE, T=50)
+    a = cost_report(small_model(), "deterministic", SHAPE, T=1)
+    b = cost_report(small_model(), "deterministic", SHAPE, T=50)
     assert a.energy.total == b.energy.total and b.passes == 1 and not b.sampling
     assert "deterministic" in b.passes_note
 
 
 def test_reuse_prefix_off_runs_every_layer_T_times():
-    r = cost(small_model(), "spatial", SHAPE, T=T, reuse_prefix=False)
+    r = cost_report(small_model(), "spatial", SHAPE, T=T, reuse_prefix=False)
     assert [lc.passes for lc in r.layers] == [T, T, T]
 
 
@@ -163,7 +163,7 @@ def test_reuse_prefix_off_runs_every_layer_T_times():
 @pytest.mark.parametrize("preset", list_presets())
 def test_invariants_every_method(name, preset):
     model = spindrop.build_model("lenet5", (1, 28, 28), width=0.5)
-    r = cost(model, name, (1, 28, 28), T=5, preset=preset)
+    r = cost_report(model, name, (1, 28, 28), T=5, preset=preset)
     assert isinstance(r, CostReport)
     for lc in r.layers:
         for v in (lc.rows, lc.cols, lc.windows, lc.tiles, lc.cells, lc.modules, lc.draws_per_pass, lc.passes,
@@ -194,7 +194,7 @@ def test_new_architecture_is_priced_without_changes():
         BinaryLinear(12, 5, binary_input=False), nn.BatchNorm1d(5),
     )
     shape = (3, 17, 17)
-    sd = cost(model, "spindrop", shape, T=4, preset=TILE16)
+    sd = cost_report(model, "spindrop", shape, T=4, preset=TILE16)
     assert [(lc.rows, lc.cols, lc.windows) for lc in sd.layers] == [(75, 6, 49), (6, 10, 49), (90, 12, 1),
                                                                     (12, 5, 1)]
     # tiles: ceil(75/16)=5, ceil(6/16)=1, ceil(90/16)=6, ceil(12/16)=1
@@ -205,7 +205,7 @@ def test_new_architecture_is_priced_without_changes():
     # 1×1 conv: k² = 1; the FC reads the flattened 10×3×3 map: 90 word lines / 10 channels = 9
     assert [lr.ratio for lr in cmp.layers] == [1.0, 9.0]
     for name in spindrop.list_methods():
-        assert cost(model, name, shape, T=4).energy.total > 0
+        assert cost_report(model, name, shape, T=4).energy.total > 0
 
 
 def test_hardware_code_names_no_architecture():
@@ -235,7 +235,7 @@ def test_unknown_preset_lists_known():
     with pytest.raises(LookupError, match="nvsim_sttram"):
         get_preset("nope")
     with pytest.raises(ValueError):
-        cost(small_model(), "spatial", SHAPE, T=0)
+        cost_report(small_model(), "spatial", SHAPE, T=0)
 
 
 def test_table_main_prints_markdown(capsys):

@@ -163,7 +163,7 @@ def test_attach_device_runs_every_method(name):
     torch.manual_seed(0)
     model = spindrop.get_method(name).attach(_tiny_model())
     attach_device(model, get_preset("nvsim_sttram_variation").mtj, seed=5)
-    samplers = [s.sampler for s in spindrop.sites(model)]
+    samplers = [s.sampler for s in spindrop.dropout_sites(model)]
     assert all(isinstance(s, DeviceMaskSampler) for s in samplers)
     assert len({id(s) for s in samplers}) == len(samplers)       # one per site
     assert [s.seed for s in samplers] == list(range(5, 5 + len(samplers)))
@@ -176,7 +176,7 @@ def test_attach_device_runs_every_method(name):
         assert a.shape == (8, 10) and not torch.equal(a, b)      # masks differ between passes
         assert not torch.allclose(out.probs[0], out.probs[1])
     detach_device(model)
-    assert all(s.sampler is ideal_keep_mask for s in spindrop.sites(model))
+    assert all(s.sampler is ideal_keep_mask for s in spindrop.dropout_sites(model))
 
 
 def test_attach_device_masks_reach_the_mac():
