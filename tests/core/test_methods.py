@@ -134,8 +134,6 @@ def test_hardware_plan_counts_are_nonnegative_ints(method_name, model_name):
             assert (hw.modules, hw.draws) == (0, 0), f"{geom.name} has no dropout site"
     assert _is_py_int(plan.shared_modules)
     assert _is_py_int(plan.total_modules) and _is_py_int(plan.total_draws)
-    assert plan.total_modules == plan.shared_modules + sum(hw.modules for _, hw in plan.layers)
-    assert plan.total_draws == sum(hw.draws for _, hw in plan.layers)
     if type(method).stochastic:
         assert plan.total_modules > 0 and plan.total_draws > 0
     else:
