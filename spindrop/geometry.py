@@ -11,6 +11,7 @@ map's shape (``in_map``), so a method can group its inputs by channel (MC-Spatia
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +38,8 @@ class LayerGeometry:
     out_hw: tuple[int, int]
     binary_input: bool
     in_map: tuple[int, int, int] | None = None
+    padding: tuple[int, int] = (0, 0)
+    stride: tuple[int, int] = (1, 1)
 
     @property
     def rows(self) -> int:
@@ -57,6 +60,19 @@ class LayerGeometry:
     def input_elements(self) -> int:
         """Elements of the layer's input feature map: C_in·H_in·W_in (conv) or in (FC)."""
         return self.in_channels * self.in_hw[0] * self.in_hw[1]
+
+    @property
+    def input_row_windows(self) -> int:
+        """(word line, window) pairs whose word line reads the input, not zero padding.
+
+        Per spatial axis, with input size n, output size m, kernel k, stride s and padding q,
+        tap t of window o reads position o·s − q + t, inside the input when 0 ≤ o·s − q + t < n;
+        the count is C_in times the product of the two axes' counts. Without padding it is
+        rows·windows; FC layers: ``in``.
+        """
+        per_axis = (sum(0 <= o * s - q + t < n for o in range(m) for t in range(k))
+                    for n, m, k, s, q in zip(self.in_hw, self.out_hw, self.kernel, self.stride, self.padding))
+        return self.in_channels * math.prod(per_axis)
 
 
 def flatten_feeds(model: nn.Module) -> dict[str, nn.Flatten]:
@@ -93,7 +109,7 @@ def _geometry(name: str, layer: BinaryLayer, x: torch.Tensor, y: torch.Tensor,
     if isinstance(layer, BinaryConv2d):
         return LayerGeometry(name, "conv", layer.in_channels, layer.out_channels,
                              tuple(layer.kernel_size), tuple(x.shape[-2:]), tuple(y.shape[-2:]),
-                             layer.binary_input)
+                             layer.binary_input, padding=tuple(layer.padding), stride=tuple(layer.stride))
     return LayerGeometry(name, "fc", layer.in_features, layer.out_features, (1, 1), (1, 1), (1, 1),
                          layer.binary_input, reads_map(in_map, layer.in_features))
 
