@@ -6,8 +6,8 @@ All numbers this package produces are *modelled* from cited or stated-as-assumed
 from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, SpinDropSpatialComparison, compare_spindrop_spatial
 from .cost import FORMULAS, CostReport, EnergyBreakdown, LayerCost, cost_report
 from .crossbar import CrossbarConfig, LayerMapping, map_layer, map_model
-from .device import MTJConfig, ModuleEventEnergy, event_energy, p_switch, pulse_width, write_current
-from .presets import (DEFAULT, PRESETS, REFERENCES, HardwarePreset, get_preset, list_presets)
+from .device import ModuleEventEnergy, MTJConfig, event_energy, p_switch, pulse_width, write_current
+from .presets import DEFAULT, PRESETS, REFERENCES, HardwarePreset, get_preset, list_presets
 from .sampler import DeviceMaskSampler, attach_device, detach_device, device_masks
 
 __all__ = [

@@ -1,12 +1,18 @@
 """spindrop-bench core: binary layers, the method registry, models and MC inference."""
-from .binary import (BinaryConv2d, BinaryLinear, binary_layers, clip_latent_weights,
-                     export_binary_weights, sign)
+from .binary import BinaryConv2d, BinaryLinear, binary_layers, clip_latent_weights, export_binary_weights, sign
 from .geometry import LayerGeometry, trace_geometry
 from .mc import MCOutput, mc_predict, mc_predict_loader, mc_sampling
 from .methods.base import DropoutConfig, DropoutSite, HardwarePlan, LayerHardware, Method, dropout_sites
 from .models import build_model, list_models, register_model
-from .registry import (PluginError, UnknownMethodError, get_method, list_methods, load_plugin,
-                       method_class, register_method)
+from .registry import (
+                     PluginError,
+                     UnknownMethodError,
+                     get_method,
+                     list_methods,
+                     load_plugin,
+                     method_class,
+                     register_method,
+)
 
 __version__ = "0.1.0"
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+
 def digest(*parts: object) -> str:
     """16 hex digits of the sha256 of the JSON of ``parts`` (sorted keys; str() for the rest)."""
     blob = json.dumps(parts, sort_keys=True, default=str)

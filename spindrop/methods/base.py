@@ -126,7 +126,8 @@ class DropoutSite(nn.Module):
 
     Subclasses implement :meth:`sample` (stochastic MAC) and :meth:`expected` (deterministic
     MAC). ``mc`` turns sampling on in eval mode. Every row of a batch is its own pass of one
-    image (the hardware evaluates one image at a time), so draws are per image. ``sampler`` draws the keep bits (ideal Bernoulli unless a device model is attached).
+    image (the hardware evaluates one image at a time), so draws are per image. ``sampler`` draws
+    the keep bits (ideal Bernoulli unless a device model is attached).
     ``shared_unit``: the draws of every such site of a model come from one physical module
     (``hardware.attach_device`` gives them one sampler).
     """

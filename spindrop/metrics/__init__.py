@@ -4,8 +4,15 @@ from .calibration import N_BINS, CalibrationBins, calibration_bins, ece, mce
 from .classification import accuracy, brier, nll
 from .keys import evaluate_classification, evaluate_ood, evaluate_shift, namespaced
 from .ood import aupr, auroc, fpr_at_tpr, percent_detected
-from .uncertainty import (SCORE_NAMES, expected_entropy, max_softmax, mutual_information,
-                          ood_scores, predictive_entropy, predictive_mean)
+from .uncertainty import (
+                          SCORE_NAMES,
+                          expected_entropy,
+                          max_softmax,
+                          mutual_information,
+                          ood_scores,
+                          predictive_entropy,
+                          predictive_mean,
+)
 
 __all__ = [
     "N_BINS", "SCORE_NAMES", "CalibrationBins", "accuracy", "aupr", "auroc", "brier",

@@ -20,7 +20,6 @@ from spindrop.models import model_info
 from .model_example import example_model
 
 
-
 def registered_models() -> list[str]:
     """The model registry with the test-only example model installed, read at collection."""
     with example_model():
@@ -41,7 +40,8 @@ def binomial_ok(k: int | float, n: int, p_event: float, sigmas: float = 4.0) -> 
     """|k − n·q| ≤ 4·sqrt(n·q·(1 − q)) for k successes out of n with success probability q."""
     mean = n * p_event
     bound = sigmas * math.sqrt(n * p_event * (1.0 - p_event))
-    return abs(float(k) - mean) <= bound, f"k={float(k)} n={n} q={p_event}: |k-nq|={abs(float(k) - mean):.2f} > {bound:.2f}"
+    gap = abs(float(k) - mean)
+    return gap <= bound, f"k={float(k)} n={n} q={p_event}: |k-nq|={gap:.2f} > {bound:.2f}"
 
 
 def keep_rate_ok(kept: int | float, n: int, p: float) -> tuple[bool, str]:
@@ -83,7 +83,8 @@ def randomize_(model: nn.Module, in_shape: tuple[int, ...], seed: int = 0) -> nn
 
 
 def build(model_name: str, method_name: str, seed: int = 0, width: float = WIDTH,
-          in_shape: tuple[int, int, int] | None = None, **params) -> tuple[nn.Module, spindrop.Method, tuple[int, int, int]]:
+          in_shape: tuple[int, int, int] | None = None,
+          **params) -> tuple[nn.Module, spindrop.Method, tuple[int, int, int]]:
     """A small model of ``model_name`` with ``method_name`` attached and randomized BN/site state."""
     shape = tuple(in_shape or MODEL_SHAPES[model_name])
     # CPU generator only: torch.manual_seed also queues lazy CUDA/XPU/MTIA seeding with a

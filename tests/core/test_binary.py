@@ -8,8 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import spindrop
-from spindrop import (BinaryConv2d, BinaryLinear, binary_layers, clip_latent_weights,
-                      export_binary_weights, sign)
+from spindrop import BinaryConv2d, BinaryLinear, binary_layers, clip_latent_weights, export_binary_weights, sign
 
 
 def _ref_sign(t: torch.Tensor) -> torch.Tensor:

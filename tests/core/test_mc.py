@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import spindrop
-from spindrop import mc_predict, mc_predict_loader, dropout_sites
+from spindrop import dropout_sites, mc_predict, mc_predict_loader
 from spindrop.mc import split_prefix
 
 from .helpers import NUM_CLASSES, build

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 import spindrop
-from spindrop import binary_layers, mc_predict, mc_sampling, dropout_sites
+from spindrop import binary_layers, dropout_sites, mc_predict, mc_sampling
 
-from .helpers import (MODEL_SHAPES, NUM_CLASSES, PLUGIN_METHOD, SamplerRecorder, build, has_param,
-                      registered_methods)
+from .helpers import MODEL_SHAPES, NUM_CLASSES, PLUGIN_METHOD, SamplerRecorder, build, has_param, registered_methods
 
 MODELS = sorted(MODEL_SHAPES)
 BATCH = 4

@@ -15,7 +15,6 @@ from spindrop.methods.base import Method
 
 from .helpers import PLUGIN_METHOD, PLUGIN_PACKAGE
 
-
 _CREATED: set[str] = set()  # top-level module names the tests below write
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 import spindrop
-from spindrop import BinaryConv2d, BinaryLinear, binary_layers, mc_predict, dropout_sites
+from spindrop import BinaryConv2d, BinaryLinear, binary_layers, dropout_sites, mc_predict
 from spindrop.geometry import flatten_feeds
 from spindrop.methods.spatial import SpatialConfig
 

@@ -9,10 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from spindrop.data import (CIFAR10_CLASSES, DataError, channel_stats, dataset_info, list_datasets,
-                           load_split, load_tinyimagenet32, resolve_cache_dir, resolve_data_root,
-                           tinyimagenet_overlap, verify_dataset)
-from spindrop.data import checksums, datasets
+from spindrop.data import (
+    CIFAR10_CLASSES,
+    DataError,
+    channel_stats,
+    checksums,
+    dataset_info,
+    datasets,
+    list_datasets,
+    load_split,
+    load_tinyimagenet32,
+    resolve_cache_dir,
+    resolve_data_root,
+    tinyimagenet_overlap,
+    verify_dataset,
+)
 from spindrop.data import root as root_module
 
 # SOURCES.md (canonical MNIST label counts)

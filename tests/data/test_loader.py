@@ -3,8 +3,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from spindrop.data import (SpinDataModule, TensorBatchLoader, channel_stats, normalize,
-                           random_crop_flip)
+from spindrop.data import SpinDataModule, TensorBatchLoader, channel_stats, normalize, random_crop_flip
 
 
 def _toy(n: int = 10) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,8 +6,7 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from spindrop.data import (CORRUPTIONS, OOD_SETS, channel_stats, corrupt, list_corruptions,
-                           ood_sets, pad_to_rgb32)
+from spindrop.data import CORRUPTIONS, OOD_SETS, channel_stats, corrupt, list_corruptions, ood_sets, pad_to_rgb32
 
 
 def _rows(images: torch.Tensor) -> set[bytes]:

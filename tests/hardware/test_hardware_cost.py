@@ -10,8 +10,16 @@ import torch
 from torch import nn
 
 import spindrop
-from hardware import (DEFAULT, CostReport, CrossbarConfig, compare_spindrop_spatial, cost_report, get_preset,
-                      list_presets, map_model)
+from hardware import (
+    DEFAULT,
+    CostReport,
+    CrossbarConfig,
+    compare_spindrop_spatial,
+    cost_report,
+    get_preset,
+    list_presets,
+    map_model,
+)
 from spindrop import BinaryConv2d, BinaryLinear
 
 T = 20

@@ -10,8 +10,17 @@ import torch
 from torch import nn
 
 import spindrop
-from hardware import (DEFAULT, DeviceMaskSampler, attach_device, detach_device, event_energy,
-                      get_preset, p_switch, pulse_width, write_current)
+from hardware import (
+    DEFAULT,
+    DeviceMaskSampler,
+    attach_device,
+    detach_device,
+    event_energy,
+    get_preset,
+    p_switch,
+    pulse_width,
+    write_current,
+)
 from hardware.device import module_switching_probabilities
 from spindrop import BinaryConv2d, BinaryLinear
 from spindrop.methods.base import ideal_keep_mask

@@ -2,8 +2,16 @@
 import pytest
 import torch
 
-from spindrop.metrics import (auroc, ece, evaluate_classification, evaluate_ood, evaluate_shift,
-                              namespaced, nll, percent_detected)
+from spindrop.metrics import (
+    auroc,
+    ece,
+    evaluate_classification,
+    evaluate_ood,
+    evaluate_shift,
+    namespaced,
+    nll,
+    percent_detected,
+)
 
 
 def test_namespaced():

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from spindrop.metrics import (expected_entropy, max_softmax, mutual_information, ood_scores,
-                              predictive_entropy, predictive_mean)
+from spindrop.metrics import (
+    expected_entropy,
+    max_softmax,
+    mutual_information,
+    ood_scores,
+    predictive_entropy,
+    predictive_mean,
+)
 
 
 def _random_probs(t: int, b: int, c: int, seed: int) -> torch.Tensor:
