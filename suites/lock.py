@@ -5,6 +5,15 @@ lock is released on every exit path: normally, on an exception or Ctrl+C (the co
 and by the operating system when the process dies (SIGKILL included), so a killed run never
 leaves the folder locked. Who holds it (pid, host, start time, command) is written beside it
 so that the refused run can name the holder.
+
+Launched units (:mod:`suites.launch`) are part of the run that holds the lock, so they never take
+it: the parent holds it, exclusively, from before the first unit is submitted until the last one
+has finished or been cancelled, and :func:`output_lock` yields a **run token** (also written to the
+holder file) that the parent hands to its units. A unit checks with :func:`held_by` that the lock
+is still held by that token; when it is not (the parent was killed with SIGKILL, which it cannot
+forward to its units, or a new run has taken the folder) the unit stops, so no orphaned unit keeps
+writing beside a later run. A shared (reader) mode for units would not do: it would let a second
+run start as soon as the parent died, while the parent's units still run.
 """
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import json
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -37,8 +47,9 @@ def _holder(out: Path) -> str:
 
 
 @contextmanager
-def output_lock(out: Path, command: str | None = None) -> Iterator[None]:
-    """Hold ``out``'s lock for the block; :class:`FolderBusy` (naming the holder) if it is taken."""
+def output_lock(out: Path, command: str | None = None) -> Iterator[str]:
+    """Hold ``out``'s lock for the block, yielding the run token; :class:`FolderBusy` (naming the
+    holder) if it is taken."""
     out.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out / LOCK_FILE), timeout=0)
     try:
@@ -47,11 +58,30 @@ def output_lock(out: Path, command: str | None = None) -> Iterator[None]:
         raise FolderBusy(f"output folder {out} is in use by {_holder(out)}; wait for that run to "
                          "finish or pass another --out") from None
     holder = out / HOLDER_FILE
+    run = uuid.uuid4().hex
     try:
         holder.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                       "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                      "command": command or " ".join(sys.argv)}))
-        yield
+                                      "command": command or " ".join(sys.argv), "run": run}))
+        yield run
     finally:
         holder.unlink(missing_ok=True)
         lock.release()
+
+
+def held_by(out: Path, run: str) -> bool:
+    """Whether the run with token ``run`` still holds ``out``'s lock: the holder file names it and
+    the lock cannot be taken. On a file system without working locks (``OSError``) the answer is
+    True: a unit cannot tell, and keeps going."""
+    try:
+        if json.loads((out / HOLDER_FILE).read_text()).get("run") != run:
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    probe = FileLock(str(out / LOCK_FILE), timeout=0)
+    try:
+        probe.acquire()
+    except (Timeout, OSError):  # taken (or, OSError, locks unsupported)
+        return True
+    probe.release()  # the holder died without releasing: nobody holds the folder
+    return False

@@ -3,8 +3,10 @@
 Each finished cell (suite × dataset × model × method × seed) goes to the result store at
 once with its provenance; a rerun skips finished cells whose provenance still matches, and
 recomputes failed and stale ones (saying why they were stale); a failed cell is recorded with
-its error and the others go on. One run at a time holds the output folder. Exit status: 0 all
-cells ok, 1 some cell failed, 2 bad input, 130 interrupted (finished cells kept).
+its error and the others go on. One run at a time holds the output folder. The cells are computed
+in this process (``--launcher inline``) or in units, one per target, as local processes or Slurm jobs
+(``--launcher local|slurm``, :mod:`suites.launch`). Exit status: 0 all cells ok, 1 some cell
+failed, 2 bad input, 130 interrupted (finished cells kept).
 """
 from __future__ import annotations
 
@@ -15,8 +17,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,10 +31,13 @@ from reports.console import make_console, make_progress
 from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
 from spindrop.models import list_models, model_info
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
-from spindrop.store import Cell, CellKey, ResultStore, State
+from spindrop.store import ResultStore
 from spindrop.training import PROFILES, Profile, TrainerOptions, get_profile
 
-from .base import SUITES, Target, get_suite, list_suites
+from .base import SUITES, Target, list_suites
+from .cells import CellRunner, Plan, Tally
+from .launch import INLINE, LAUNCHERS, SLURM_TIME_MIN, LaunchError, LaunchOptions, execute_units, runs_here
+from .launch import check as check_launch
 from .lock import FolderBusy, output_lock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -79,21 +82,44 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--accelerator", default="cpu", help="cpu, gpu, auto, ... (default: cpu)")
     lt.add_argument("--devices", default="1", help="number of devices or 'auto' (default: 1)")
     lt.add_argument("--strategy", default="auto", help="e.g. ddp (default: auto)")
+    add_launcher_arguments(ap)
     return ap
 
 
-@dataclass
-class Plan:
-    profile: Profile
-    suites: list[str]
-    targets: list[Target]
-    out: Path
-    data_root: Path
-    mc_samples: int
-    p: float
-    preset: str
-    options: TrainerOptions
-    reuse_stale: bool = False
+def add_launcher_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--launcher`` and its options (suites.launch; local and slurm need submitit)."""
+    la = ap.add_argument_group("launcher (local and slurm run the cells in units through submitit: "
+                               "pip install 'spindrop-bench[cluster]')")
+    la.add_argument("--launcher", default=INLINE, choices=LAUNCHERS,
+                    help="inline: every cell in this process (default); local: units as processes on this "
+                         "machine; slurm: units as a Slurm job array (one unit = all suites of one target)")
+    la.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="units at once (local: processes, each with one intra-op thread when N > 1; "
+                         "slurm: the array's throttle) (default: 1)")
+    la.add_argument("--time-min", type=int, metavar="MIN",
+                    help=f"wall-clock limit of one unit in minutes (default: slurm {SLURM_TIME_MIN}, local 30 days)")
+    la.add_argument("--partition", help="Slurm partition (default: the cluster's)")
+    la.add_argument("--account", help="Slurm account (default: yours)")
+    la.add_argument("--cpus-per-unit", type=int, default=1, metavar="N",
+                    help="Slurm --cpus-per-task, also the unit's intra-op threads (default: 1)")
+    la.add_argument("--gpus-per-unit", type=int, default=0, metavar="N",
+                    help="GPUs per unit (Slurm --gpus-per-node; local: unit k sees its own N GPUs) (default: 0)")
+    la.add_argument("--mem-gb", type=float, metavar="GB", help="Slurm memory per unit (default: the partition's)")
+    la.add_argument("--setup", nargs="+", default=[], metavar="CMD",
+                    help="shell lines run before each unit, e.g. 'source .venv/bin/activate'")
+    la.add_argument("--slurm-option", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="further sbatch options, e.g. qos=normal constraint=a100")
+
+
+def launch_options(args: argparse.Namespace) -> LaunchOptions:
+    extra = []
+    for item in args.slurm_option:
+        key, sep, value = item.partition("=")
+        if not (sep and key):
+            raise UsageError(f"--slurm-option {item}: expected KEY=VALUE, e.g. qos=normal")
+        extra.append((key, value))
+    return LaunchOptions(args.launcher, args.jobs, args.time_min, args.partition, args.account, args.cpus_per_unit,
+                         args.gpus_per_unit, args.mem_gb, tuple(args.setup), tuple(extra))
 
 
 def _method_params(name: str, p: float) -> tuple[tuple[str, object], ...]:
@@ -145,7 +171,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
         params = {m: _method_params(m, p) for m in methods}
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
-    _check_accelerator(args.accelerator)
+    launch = launch_options(args)
+    try:
+        check_launch(launch, args.accelerator, torch.cuda.device_count())
+    except LaunchError as exc:
+        raise UsageError(str(exc)) from None
+    if runs_here(launch):  # Slurm units run on other machines: their devices and memory are not ours
+        _check_accelerator(args.accelerator)
     if args.preset not in hardware.list_presets():
         raise UsageError(spindrop.naming.unknown_name("hardware preset", args.preset, hardware.list_presets()))
     try:
@@ -163,7 +195,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
                for m in methods for seed in seeds]
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     mc_samples = args.mc_samples or profile.eval.mc_samples
-    if any(SUITES[s].needs_training for s in suites):
+    if runs_here(launch) and any(SUITES[s].needs_training for s in suites):
         _check_mc_memory(mc_samples, profile, datasets, data_root)
     return Plan(profile, suites, targets, out, data_root, mc_samples, p, args.preset,
                 TrainerOptions(args.accelerator, devices, args.strategy), args.reuse_stale)
@@ -239,88 +271,13 @@ def _versions() -> dict[str, str]:
             "spindrop": spindrop.__version__}
 
 
-@dataclass
-class Tally:
-    """What a run did: cells computed, skipped (finished), failed; stale cells recomputed and
-    their reasons; stale cells kept (``--reuse-stale``)."""
-
-    done: int = 0
-    skipped: int = 0
-    failed: int = 0
-    stale: int = 0
-    reasons: Counter = field(default_factory=Counter)
-    kept_stale: int = 0
-
-    def summary(self, seconds: float) -> str:
-        line = f"{self.done} cells computed, {self.skipped} already finished, {self.failed} failed in {seconds:.0f} s"
-        if self.stale:
-            why = ", ".join(f"{reason}: {n}" for reason, n in self.reasons.most_common())
-            line += f"; {self.stale} of them recomputed because stale ({why})"
-        if self.kept_stale:
-            line += f"; {self.kept_stale} stale cells kept (--reuse-stale; marked in the report)"
-        return line
-
-
 def execute(plan: Plan, console: Console) -> Tally:
-    """Run every unfinished or stale cell (keeping stale ones with ``plan.reuse_stale``)."""
-    store = ResultStore(plan.out)
-    commit = _git_commit()
-    failures: dict[Target, str] = {}
+    """Run every unfinished or stale cell (keeping stale ones with ``plan.reuse_stale``) in this
+    process: the inline launcher."""
     tally = Tally()
-    current = {"label": ""}
-    from .progress import InterruptWatch, TrainingBar  # Lightning: imported only when cells run
-    from .workbench import Workbench
-    watch = InterruptWatch()
     with make_progress(console) as progress:
-        bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples,
-                          callbacks=lambda: [TrainingBar(progress, current["label"]), watch], preset=plan.preset)
-        todo = []
-        for target in plan.targets:
-            for suite_name in plan.suites:
-                suite = get_suite(suite_name)
-                key = CellKey.of(suite_name, target, plan.profile.name, plan.mc_samples)
-                provenance = bench.provenance(suite, target)
-                state, cell, reasons = store.state(key, provenance)
-                if state is State.DONE:
-                    if cell.stale:  # its provenance matches again: no longer stale
-                        store.put(Cell(**{**cell.__dict__, "stale": []}))
-                    tally.skipped += 1
-                elif state is State.STALE and plan.reuse_stale:
-                    if cell.stale != reasons:
-                        store.put(Cell(**{**cell.__dict__, "stale": reasons}))
-                    tally.skipped += 1
-                    tally.kept_stale += 1
-                else:
-                    tally.stale += bool(reasons)
-                    tally.reasons.update(reasons)
-                    todo.append((target, suite, key, provenance))
-        overall = progress.add_task("cells", total=len(todo))
-        for target, suite, key, provenance in todo:
-            current["label"] = f"{target.dataset}/{target.model} {target.method} seed {target.seed}"
-            progress.update(overall, description=f"{suite.name}: {current['label']}")
-            start = time.perf_counter()
-            error = failures.get(target) if suite.needs_training else None
-            if error is None:
-                try:
-                    result = suite.run(bench, target)
-                except SystemExit:
-                    if watch.seen:  # Ctrl+C during training (Lightning turned it into exit 1)
-                        raise KeyboardInterrupt from None
-                    raise
-                except Exception as exc:  # a failed cell is recorded; the run goes on
-                    error = f"{type(exc).__name__}: {exc}"
-                    if suite.needs_training and not bench.has_trained(target):
-                        failures[target] = error
-            seconds = time.perf_counter() - start
-            if error is None:
-                store.put(Cell(key, "ok", result.metrics, {k: suite.kind for k in result.metrics},
-                               result.extras, None, seconds, provenance, commit))
-                tally.done += 1
-            else:
-                store.put(Cell(key, "failed", error=error, seconds=seconds, provenance=provenance, git_commit=commit))
-                console.print(f"[red]failed[/] {escape(key.label())}: {escape(error)}")
-                tally.failed += 1
-            progress.advance(overall)
+        runner = CellRunner(plan, progress, _git_commit())
+        runner.compute_all(runner.pending(tally), tally, console)
     return tally
 
 
@@ -346,26 +303,29 @@ def main(argv: list[str] | None = None) -> int:
             list_everything(console)
             return EXIT_OK
         plan = make_plan(args)
-        with output_lock(plan.out, command):
-            return _run(plan, args, console, command)
+        with output_lock(plan.out, command) as run:
+            return _run(plan, args, console, command, run)
     except (UsageError, PluginError, FolderBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str) -> int:
+def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, run: str) -> int:
     store = ResultStore(plan.out)
+    launch = launch_options(args)
+    commit = _git_commit()
     info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
-            "hardware_preset": plan.preset, "versions": _versions(), "git_commit": _git_commit(),
+            "hardware_preset": plan.preset, "versions": _versions(), "git_commit": commit,
             "command": command, "started": datetime.now(timezone.utc).isoformat(),
             "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites,
-            "reuse_stale": plan.reuse_stale}
+            "reuse_stale": plan.reuse_stale, "launcher": launch.launcher, "jobs": launch.jobs}
     cache_log = logging.getLogger("spindrop.cache")
     handler = _ConsoleWarnings(console)
     cache_log.addHandler(handler)
     start = time.perf_counter()
     try:
-        tally = execute(plan, console)
+        tally = (execute(plan, console) if launch.inline
+                 else execute_units(plan, console, launch, args.plugin, run, commit))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: finished cells are kept in {store.root}; rerun to resume")
         return EXIT_INTERRUPTED

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from filelock import FileLock
 
 from ..data import SpinDataModule, dataset_fingerprint, dataset_info
 from ..fingerprint import digest
@@ -58,7 +59,7 @@ def checkpoint_path(out: Path, spec: TrainSpec) -> Path:
 
 def _atomic_save(obj: object, path: Path) -> None:
     """Write through a temp file and a rename; temp files of this path left by a killed writer
-    (one writer per checkpoint at a time: the runner locks its output folder) are removed first."""
+    (one writer per checkpoint at a time: :func:`train` holds the key's lock) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for stray in path.parent.glob(f"{path.name}.tmp*"):
         stray.unlink(missing_ok=True)
@@ -94,13 +95,24 @@ def train(spec: TrainSpec, out: Path, data_root: str | Path | None = None,
           options: TrainerOptions = TrainerOptions(), callbacks: list | tuple = ()) -> Trained:
     """Train ``spec`` (or reuse its checkpoint under ``out``) and return the network.
 
-    ``callbacks`` are Lightning callbacks (e.g. the runner's progress bar).
+    ``callbacks`` are Lightning callbacks (e.g. the runner's progress bar). Processes sharing
+    ``out`` (launched units, suites.launch) train a key once: ``<out>/.locks/<key>.lock``
+    (``filelock``) is held from the checkpoint lookup to its write.
     """
     if not spec.fingerprints:
         spec = fingerprinted(spec, data_root, options)
-    reused = load_trained(spec, out)
-    if reused is not None:
-        return reused
+    lock = Path(out) / ".locks" / f"{spec.key()}.lock"  # beside, not among, the checkpoints
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):  # one process trains a key; another waits here, then loads its checkpoint
+        reused = load_trained(spec, out)
+        if reused is not None:
+            return reused
+        return _fit(spec, out, data_root, options, callbacks)
+
+
+def _fit(spec: TrainSpec, out: Path, data_root: str | Path | None, options: TrainerOptions,
+         callbacks: list | tuple) -> Trained:
+    """Train ``spec`` with Lightning and checkpoint it (the caller holds the key's lock)."""
     info = dataset_info(spec.dataset)
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # no per-fit banners
     pl.seed_everything(spec.seed, workers=True, verbose=False)
