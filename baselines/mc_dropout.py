@@ -2,6 +2,7 @@
 binarised input of every binary-input layer."""
 from __future__ import annotations
 
+from spindrop.binary import BinaryLayer
 from spindrop.geometry import LayerGeometry
 from spindrop.methods.base import DropoutSite, LayerHardware, Method
 from spindrop.methods.sites import ElementwiseSite
@@ -19,7 +20,7 @@ class MCDropout(Method):
     name = "mc_dropout"
     summary = "MC-Dropout baseline: element-wise Bernoulli (Gal & Ghahramani 2016)"
 
-    def make_site(self, layer) -> DropoutSite:
+    def make_site(self, layer: BinaryLayer) -> DropoutSite:
         return ElementwiseSite(self.config)
 
     def layer_hardware(self, geom: LayerGeometry) -> LayerHardware:

@@ -30,6 +30,7 @@ Modules are counted once per model: Σ layer modules + ``shared_modules``
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import pandas as pd
 from torch import nn
@@ -93,7 +94,7 @@ class LayerCost:
     passes: int
     energy: EnergyBreakdown
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:  # delegates to LayerMapping: any of its attributes
         if name == "mapping":  # not set yet (e.g. while unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.mapping, name)
@@ -201,8 +202,9 @@ class CostReport:
         return frame
 
 
-def _frame_row(name, kind, rows, cols, windows, tiles, cells, modules, draws_per_pass, passes, draws,
-               sense_events, e: EnergyBreakdown) -> dict[str, object]:
+def _frame_row(name: str, kind: str, rows: int | None, cols: int | None, windows: int | None, tiles: int,
+               cells: int, modules: int, draws_per_pass: int, passes: int, draws: int, sense_events: int,
+               e: EnergyBreakdown) -> dict[str, object]:
     return {
         "layer": name, "kind": kind, "rows": rows, "cols": cols, "windows": windows, "tiles": tiles,
         "cells": cells, "modules": modules, "draws_per_pass": draws_per_pass, "passes": passes,

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import torch
 from torch import Tensor
@@ -122,7 +123,20 @@ class MTJConfig:
 
 # ----------------------------------------------------------------------------- switching model
 
-def time_constant(config: MTJConfig, current, delta=None, i_c0=None):
+@overload
+def time_constant(config: MTJConfig, current: float, delta: float | None = None,
+                  i_c0: float | None = None) -> float: ...
+@overload
+def time_constant(config: MTJConfig, current: Tensor, delta: float | Tensor | None = None,
+                  i_c0: float | Tensor | None = None) -> Tensor: ...
+@overload
+def time_constant(config: MTJConfig, current: float | Tensor, delta: Tensor,
+                  i_c0: float | Tensor | None = None) -> Tensor: ...
+@overload
+def time_constant(config: MTJConfig, current: float | Tensor, delta: float | Tensor | None = None,
+                  i_c0: float | Tensor | None = None) -> float | Tensor: ...
+def time_constant(config: MTJConfig, current: float | Tensor, delta: float | Tensor | None = None,
+                  i_c0: float | Tensor | None = None) -> float | Tensor:
     """τ = τ0 · exp(Δ · (1 − I/I_c0)); ``delta``/``i_c0`` override the nominal values (tensors ok)."""
     delta = config.delta if delta is None else delta
     i_c0 = config.i_c0 if i_c0 is None else i_c0
@@ -130,7 +144,20 @@ def time_constant(config: MTJConfig, current, delta=None, i_c0=None):
     return config.tau0 * (torch.exp(x) if isinstance(x, Tensor) else math.exp(x))
 
 
-def p_switch(config: MTJConfig, current, pulse, delta=None, i_c0=None):
+@overload
+def p_switch(config: MTJConfig, current: float, pulse: float, delta: float | None = None,
+             i_c0: float | None = None) -> float: ...
+@overload
+def p_switch(config: MTJConfig, current: Tensor, pulse: float | Tensor, delta: float | Tensor | None = None,
+             i_c0: float | Tensor | None = None) -> Tensor: ...
+@overload
+def p_switch(config: MTJConfig, current: float | Tensor, pulse: float | Tensor, delta: Tensor,
+             i_c0: float | Tensor | None = None) -> Tensor: ...
+@overload
+def p_switch(config: MTJConfig, current: float | Tensor, pulse: float | Tensor,
+             delta: float | Tensor | None = None, i_c0: float | Tensor | None = None) -> float | Tensor: ...
+def p_switch(config: MTJConfig, current: float | Tensor, pulse: float | Tensor,
+             delta: float | Tensor | None = None, i_c0: float | Tensor | None = None) -> float | Tensor:
     """Switching probability P_sw(I, t) = 1 − exp(−t/τ) (float, or tensor if any input is one)."""
     tau = time_constant(config, current, delta, i_c0)
     if isinstance(tau, Tensor):

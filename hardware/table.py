@@ -13,7 +13,7 @@ from dataclasses import fields
 
 import spindrop
 
-from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, compare_spindrop_spatial
+from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, LayerRatio, compare_spindrop_spatial
 from .cost import cost_report
 from .device import event_energy, write_current
 from .presets import REFERENCES, get_preset, list_presets
@@ -26,7 +26,7 @@ def _method(name: str, p: float) -> spindrop.Method:
     return spindrop.get_method(name, **({"p": p} if "p" in params else {}))
 
 
-def _kind(lr) -> str:
+def _kind(lr: LayerRatio) -> str:
     return f"{lr.kernel[0]}×{lr.kernel[1]} conv" if lr.kind == "conv" else "fc"
 
 

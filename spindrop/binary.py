@@ -17,16 +17,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import BackwardCFunction  # the ctx class: it declares saved_tensors
 
 
 class _SignSTE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
+    def forward(ctx: BackwardCFunction, x: Tensor) -> Tensor:
         ctx.save_for_backward(x)
         return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
+    def backward(ctx: BackwardCFunction, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
         return grad * (x.abs() <= 1).to(grad.dtype)
 
@@ -43,6 +44,7 @@ class BinaryLayer(nn.Module):
     ``site``: the dropout site a method installed, or ``None``.
     """
 
+    weight: Tensor  # declared for the type checker: nn.Conv2d / nn.Linear create it
     binary_input: bool
     site: nn.Module | None
 
@@ -67,6 +69,12 @@ class BinaryLayer(nn.Module):
 
 class BinaryConv2d(BinaryLayer, nn.Conv2d):
     """2-D convolution with ±1 weights (no bias: BatchNorm follows)."""
+
+    # nn.Conv2d stores its int arguments as pairs; padding is an int here, never "same"/"valid"
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, binary_input: bool = True) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -108,10 +109,16 @@ def _geometry(name: str, layer: BinaryLayer, x: torch.Tensor, y: torch.Tensor,
               in_map: tuple[int, ...] | None) -> LayerGeometry:
     if isinstance(layer, BinaryConv2d):
         return LayerGeometry(name, "conv", layer.in_channels, layer.out_channels,
-                             tuple(layer.kernel_size), tuple(x.shape[-2:]), tuple(y.shape[-2:]),
-                             layer.binary_input, padding=tuple(layer.padding), stride=tuple(layer.stride))
-    return LayerGeometry(name, "fc", layer.in_features, layer.out_features, (1, 1), (1, 1), (1, 1),
-                         layer.binary_input, reads_map(in_map, layer.in_features))
+                             layer.kernel_size, _hw(x.shape), _hw(y.shape),
+                             layer.binary_input, padding=layer.padding, stride=layer.stride)
+    fc = cast(BinaryLinear, layer)  # a binary layer is a BinaryConv2d or a BinaryLinear
+    return LayerGeometry(name, "fc", fc.in_features, fc.out_features, (1, 1), (1, 1), (1, 1),
+                         fc.binary_input, reads_map(in_map, fc.in_features))
+
+
+def _hw(shape: torch.Size) -> tuple[int, int]:
+    """The (H, W) of a feature map's ``shape`` (its last two dimensions)."""
+    return (shape[-2], shape[-1])
 
 
 @torch.no_grad()

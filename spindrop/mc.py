@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import torch
 from torch import Tensor, nn
@@ -135,13 +135,22 @@ def mc_predict(model: nn.Module, x: Tensor, T: int = 20, mode: Mode = DEFAULT_MO
     return MCOutput(logits.softmax(-1).float())
 
 
+class MCOptions(TypedDict, total=False):
+    """The keyword options of :func:`mc_predict` that :func:`mc_predict_loader` passes on
+    (``seed`` it takes itself)."""
+
+    mode: Mode
+    chunk: int | None
+    reuse_prefix: bool
+
+
 def mc_predict_loader(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]], T: int = 20,
-                      device: torch.device | str = "cpu", **kwargs) -> tuple[MCOutput, Tensor]:
+                      device: torch.device | str = "cpu", seed: int | None = None,
+                      **kwargs: Unpack[MCOptions]) -> tuple[MCOutput, Tensor]:
     """MC predictions over a whole loader: probabilities (T, N, C) and labels (N,).
 
     ``kwargs`` go to :func:`mc_predict`; with a ``seed``, batch i uses ``seed + i``.
     """
-    seed = kwargs.pop("seed", None)
     probs, labels, stochastic = [], [], False
     for i, (x, y) in enumerate(batches):
         out = mc_predict(model, x.to(device), T, seed=None if seed is None else seed + i, **kwargs)

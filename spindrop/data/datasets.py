@@ -266,10 +266,18 @@ def _cifar10(paths: list[Path], split: str) -> dict[str, TensorSplit]:
             if len(parts) != 3 or parts[0] not in items or parts[1] not in index:
                 raise DataError(f"unexpected member {member.name} in {paths[0]}: expected "
                                 "train|test/<cifar10 class>/<name>.jpg; replace the archive")
-            data = tar.extractfile(member).read()
+            data = _read_member(tar, member, paths[0])
             where = f"{paths[0]}:{member.name}"
             items[parts[0]].append((index[parts[1]], parts[2], _decode_image(data, where, (32, 32))))
     return {split: _stack(found, CIFAR10_CLASSES) for split, found in items.items()}
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, archive: Path) -> bytes:
+    """The bytes of ``member`` of the open ``tar`` (read from ``archive``)."""
+    fh = tar.extractfile(member)
+    if fh is None:
+        raise DataError(f"member {member.name} of {archive} is not a regular file: replace the archive")
+    return fh.read()
 
 
 TINY_ARCHIVE = "tinyimagenet-val-32.tar.gz"
@@ -303,7 +311,7 @@ def _tinyimagenet32(paths: list[Path], split: str) -> dict[str, TensorSplit]:
         for member in tar:
             if not member.isfile():
                 continue
-            data = tar.extractfile(member).read()
+            data = _read_member(tar, member, paths[0])
             where = f"{paths[0]}:{member.name}"
             if member.name == f"{_TINY_DIR}/classes.tsv":
                 wnids = sorted(_parse_classes_tsv(data.decode(), where))
@@ -328,7 +336,7 @@ def tinyimagenet_overlap(root: str | Path | None = None) -> dict[str, str]:
     with tarfile.open(path, "r|gz") as tar:
         for member in tar:
             if member.name == f"{_TINY_DIR}/classes.tsv":
-                text = tar.extractfile(member).read().decode()
+                text = _read_member(tar, member, path).decode()
                 return {w: c for w, c in _parse_classes_tsv(text, f"{path}:{member.name}").items()
                         if c}
     raise DataError(f"{path} has no {_TINY_DIR}/classes.tsv: replace the archive with the "

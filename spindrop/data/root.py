@@ -45,9 +45,10 @@ def resolve_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "spindrop-bench"
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` through a temporary file in the same folder and ``os.replace`` it into place.
 
+    ``write`` fills the open file; its return value (e.g. a byte count) is ignored.
     Readers never see a half-written file; concurrent writers of the same content are harmless
     (the last replace wins).
     """

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from torch import nn
 
-from ..binary import binary_layers
+from ..binary import BinaryLayer, binary_layers
 from ..geometry import LayerGeometry, flatten_feeds
 from ..registry import register_method
 from .base import DropoutConfig, DropoutSite, LayerHardware, Method
@@ -58,7 +58,7 @@ class SpatialDropout(Method):
     def groups_fc_by_channel(self) -> bool:
         return self.config.fc_grouping == "channel"
 
-    def make_site(self, layer) -> DropoutSite:
+    def make_site(self, layer: BinaryLayer) -> DropoutSite:
         return ChannelSite(self.config)
 
     def attach(self, model: nn.Module) -> nn.Module:
@@ -67,8 +67,9 @@ class SpatialDropout(Method):
         if self.groups_fc_by_channel:
             layers = dict(binary_layers(model))
             for name, flatten in flatten_feeds(model).items():
-                if isinstance(layers[name].site, ChannelSite):
-                    layers[name].site.watch(flatten)
+                site = layers[name].site
+                if isinstance(site, ChannelSite):
+                    site.watch(flatten)
         return model
 
     def layer_hardware(self, geom: LayerGeometry) -> LayerHardware:

@@ -6,8 +6,9 @@ cost model, every method attached) with no test code of its own.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -45,9 +46,14 @@ def register_model(name: str, *, input_shape: tuple[int, int, int],
     def deco(fn: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model name '{name}' is already registered")
-        MODELS[name] = RegisteredModel(name, fn, tuple(input_shape), tuple(test_shape or input_shape))
+        MODELS[name] = RegisteredModel(name, fn, _shape(input_shape), _shape(test_shape or input_shape))
         return fn
     return deco
+
+
+def _shape(shape: Sequence[int]) -> tuple[int, int, int]:
+    """``shape`` (C, H, W) as a tuple; a list argument is copied (its length is the caller's)."""
+    return cast(tuple[int, int, int], tuple(shape))
 
 
 def list_models() -> list[str]:

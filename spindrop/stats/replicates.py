@@ -73,7 +73,7 @@ class Replicates:
                 "sizes": self.sizes}
         buffer = io.BytesIO()
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)),
-                            **{f"r/{m}": v for m, v in self.values.items()})
+                            **{f"r/{m}": v for m, v in self.values.items()})  # type: ignore[arg-type]  # numpy's stub types **kwds against allow_pickle: bool
         return buffer.getvalue()
 
     @classmethod
