@@ -118,4 +118,4 @@ def test_compare_reading_reaches_spatial_only():
     model = spindrop.build_model("lenet5", (1, 28, 28), 10, 0.5)
     c = compare_spindrop_spatial(model, (1, 28, 28), T=4, preset=DEFAULT, fc_grouping="element", p=0.1)
     assert c.params == {"p": 0.1, "rescale": False, "fc_grouping": "element"}
-    assert c.spindrop.method_params == {"p": 0.1, "rescale": False}
+    assert c.spindrop.method_params == {"p": 0.1, "rescale": False, "padding_draws": True}
