@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spindrop.report_spec import SuiteReport
 from spindrop.stats import Interval, Replicates, paired_difference, percentile_interval, t_interval
 from spindrop.store import MEASURED, Cell, CellKey, ResultStore
 
@@ -170,6 +171,11 @@ class Results:
     def metric_names(self, suite: str, dataset: str, model: str) -> list[str]:
         """Metric names of the ok cells, in the order the suite wrote them."""
         return list(dict.fromkeys(m for c in self._select(suite, dataset, model) for m in c.metrics))
+
+    def report_specs(self, suite: str, dataset: str, model: str) -> list[SuiteReport]:
+        """The group and tables stored in each ok cell of ``suite`` on (dataset, model); cells written
+        before suites declared them hold none."""
+        return [SuiteReport.from_json(c.report) for c in self._select(suite, dataset, model) if c.report]
 
     def kind(self, suite: str) -> str:
         """'measured', 'modelled' (or both, joined) for the numbers of ``suite``."""

@@ -1,7 +1,8 @@
 """Comparison tables, grouped like torch-uncertainty: Classification, Calibration, OOD, Shift, Hardware.
 
-One table per (group, dataset, model) — the OOD, Shift and Hardware groups split into a few
-narrow tables rather than one wide one — with methods as rows and metrics as columns. A value
+Every suite declares its group and its tables (:mod:`spindrop.report_spec`), and its cells store
+them, so any suite, a plugin's included, is rendered from its cells alone: one table per declared
+table and (dataset, model), with methods as rows and the declared columns. A value
 is the mean ± sample std over seeds (std left out with one seed, or when it is exactly zero, as
 for the deterministic cost model) and, for measured numbers, its 95 % interval in brackets.
 
@@ -18,45 +19,24 @@ The tables are plain data (:class:`Table`, :class:`Row`, :class:`Entry`); :func:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from spindrop.report_spec import HIGHER, LOWER, ReportColumn, ReportTable, SuiteReport, generic_table
 from spindrop.store import MEASURED
 
 from .results import Paired, Results, Stat, dataset_name
 
-HIGHER, LOWER = "higher", "lower"
 STALE_MARK = "†"
 """Marks a row with a cell kept although its provenance changed (``--reuse-stale``)."""
 ARROWS = {HIGHER: "↑", LOWER: "↓", None: ""}
 
-# Direction by the last part of a metric name (hw/energy/* is lower-better as well).
-DIRECTIONS = {"acc": HIGHER, "AUROC": HIGHER, "AUPR": HIGHER, "detected": HIGHER,
-              "nll": LOWER, "brier": LOWER, "ECE": LOWER, "MCE": LOWER, "FPR95": LOWER,
-              "modules": LOWER, "draws": LOWER, "draws_per_pass": LOWER, "tiles": LOWER}
-# Fractions in [0, 1], shown ×100 with two decimals.
-PERCENT = {"acc", "ECE", "MCE", "AUROC", "AUPR", "FPR95", "detected"}
-COUNTS = {"modules", "draws", "draws_per_pass", "tiles"}
-
 GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
-SUITE_GROUPS = {"accuracy": "Classification", "calibration": "Calibration", "ood": "OOD", "shift": "Shift",
-                "modules": "Hardware", "energy": "Hardware"}
-
-SCORE_NAMES = {"entropy": "entropy", "mutual_info": "mutual information", "one_minus_msp": "1 − MSP"}
-# (score, metric) of the OOD tables, main table first; the rest are in results.csv.
-OOD_TABLES = (("entropy", "AUROC"), ("entropy", "detected"), ("entropy", "FPR95"), ("entropy", "AUPR"),
-              ("mutual_info", "AUROC"), ("one_minus_msp", "AUROC"))
-OOD_TITLES = {"AUROC": "AUROC %", "detected": "% OOD detected", "FPR95": "FPR@95%TPR %", "AUPR": "AUPR %"}
-
-
-def direction(metric: str) -> str | None:
-    """'higher', 'lower' or None (no best) for a metric name such as ``ood/mnist/entropy/AUROC``."""
-    if metric.startswith("hw/energy/"):
-        return LOWER
-    return DIRECTIONS.get(metric.rsplit("/", 1)[-1])
+"""Report order of the built-in suites' groups; any other group follows, by name."""
+SCALES = {"percent": (100.0, 2), "count": (1.0, 0), "number": (1.0, 3)}
+"""(scale, decimals) of each format but ``energy`` (:data:`spindrop.report_spec.FORMATS`)."""
 
 
 def energy_unit(max_pj: float) -> tuple[str, float]:
@@ -183,118 +163,49 @@ def best_flags(stats: list[Stat], better: str | None) -> list[bool]:
     return [bool(s.n) and math.isclose(s.mean, best, rel_tol=1e-12) for s in stats]
 
 
-def metric_column(label: str, metrics: tuple[str, ...]) -> Column:
-    """A column whose direction and format follow its (first) metric's name."""
-    leaf = metrics[0].rsplit("/", 1)[-1]
-    if leaf in PERCENT:
-        return Column(f"{label} %", metrics, direction(metrics[0]), 100.0, 2)
-    return Column(label, metrics, direction(metrics[0]), 1.0, 0 if leaf in COUNTS else 3)
+def render_column(spec: ReportColumn, largest: float = 0.0) -> Column:
+    """The rendered column of a declared one; an energy column (pJ) in nJ or µJ, whichever suits
+    ``largest``, its largest absolute value."""
+    if spec.format == "energy":
+        unit, factor = energy_unit(largest)
+        return Column(f"{spec.label} {unit}", spec.metrics, spec.better, factor, 2)
+    scale, decimals = SCALES[spec.format]
+    return Column(spec.label, spec.metrics, spec.better, scale, decimals)
 
 
-# --- column layouts per suite: metric names present → [(title, columns)] -------------------------
-
-Layout = Callable[[Results, str, str, list[str]], list[tuple[str, list[Column]]]]
-
-
-def _fixed(title: str, spec: tuple[tuple[str, str], ...]) -> Layout:
-    """A one-table layout of (label, metric) columns, each shown if the cells have that metric."""
-    def layout(res: Results, dataset: str, model: str, names: list[str]) -> list[tuple[str, list[Column]]]:
-        return [(title, [metric_column(label, (m,)) for label, m in spec if m in names])]
-    return layout
-
-
-def _ood(res: Results, dataset: str, model: str, names: list[str]) -> list[tuple[str, list[Column]]]:
-    sets = list(dict.fromkeys(n.split("/")[1] for n in names if n.startswith("ood/") and n.count("/") == 3))
-    tables = []
-    for score, metric in OOD_TABLES:
-        columns = [Column(s, (f"ood/{s}/{score}/{metric}",), direction(metric), 100.0, 2)
-                   for s in sets if f"ood/{s}/{score}/{metric}" in names]
-        tables.append((f"OOD: {OOD_TITLES[metric]} ({SCORE_NAMES[score]} score)", columns))
-    return tables
-
-
-def _shift(res: Results, dataset: str, model: str, names: list[str]) -> list[tuple[str, list[Column]]]:
-    keys = [n.split("/") for n in names if n.startswith("shift/") and n.count("/") == 3]
-    corruptions = list(dict.fromkeys(k[1] for k in keys))
-    tables = []
-    for metric, title in (("acc", "Shift: accuracy %"), ("ECE", "Shift: ECE %")):
-        of = {c: tuple(f"shift/{c}/{k[2]}/{metric}" for k in keys if k[1] == c and k[3] == metric)
-              for c in corruptions}
-        columns = [Column(c, of[c], direction(metric), 100.0, 2) for c in corruptions if of[c]]
-        every = tuple(m for c in corruptions for m in of[c])
-        if every:
-            columns.append(Column("mean", every, direction(metric), 100.0, 2))
-        tables.append((f"{title} (mean over severities)", columns))
-    return tables
-
-
-def energy_parts(names: list[str]) -> tuple[list[str], list[str]]:
-    """(leaf components, aggregates) among ``hw/energy/<part>_pJ`` metric names. A part is an
-    aggregate if it is ``total`` or another part's name extends it (``dropout`` of ``dropout_write``)."""
-    parts = [n.removeprefix("hw/energy/").removesuffix("_pJ") for n in names if n.startswith("hw/energy/")]
-    aggregates = [p for p in parts if p == "total" or any(q.startswith(p + "_") for q in parts)]
-    return [p for p in parts if p not in aggregates], aggregates
-
-
-def _energy(res: Results, dataset: str, model: str, names: list[str]) -> list[tuple[str, list[Column]]]:
-    """One table of the top-level parts (e.g. crossbar read, sense amp, dropout, total), one per
-    aggregate with its components (e.g. dropout write/read/reset)."""
-    leaves, aggregates = energy_parts(names)
-    split = [a for a in aggregates if a != "total"]
-    top = [p for p in [*leaves, *aggregates] if not any(p.startswith(a + "_") for a in split)]
-    per_image = f"per image, T = {res.mc_samples} MC samples"
-    tables = [(f"Hardware: energy {per_image}", top)]
-    tables += [(f"Hardware: {a} energy by component, {per_image}", [p for p in leaves if p.startswith(a + "_")])
-               for a in split]
-    return [(title, [_energy_column(res, dataset, model, p) for p in parts]) for title, parts in tables]
-
-
-def _energy_column(res: Results, dataset: str, model: str, part: str) -> Column:
-    """An energy column in nJ or µJ, whichever suits its largest value."""
-    metric = f"hw/energy/{part}_pJ"
-    largest = max((abs(s.mean) for s in res.stats("energy", dataset, model, [metric]).values() if s.n), default=0.0)
-    unit, factor = energy_unit(largest)
-    return Column(f"{part.replace('_', ' ')} {unit}", (metric,), LOWER, factor, 2)
-
-
-def _generic(res: Results, dataset: str, model: str, names: list[str]) -> list[tuple[str, list[Column]]]:
-    return [("", [metric_column(n, (n,)) for n in names])]
-
-
-LAYOUTS: dict[str, Layout] = {
-    "accuracy": _fixed("Classification", (("Acc", "test/acc"), ("NLL", "test/nll"), ("Brier", "test/brier"),
-                                          ("Det. acc", "test/det/acc"))),
-    "calibration": _fixed("Calibration (15 bins, top-label)", (("ECE", "test/cal/ECE"), ("MCE", "test/cal/MCE"))),
-    "ood": _ood,
-    "shift": _shift,
-    "modules": _fixed("Hardware: dropout modules and random draws",
-                      (("Modules", "hw/modules"), ("Draws / inference", "hw/draws"),
-                       ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles"))),
-    "energy": _energy,
-    "robustness": lambda res, dataset, model, names: [],  # its own section and plots: reports.robustness
-}
-
-
-def group_of(suite: str) -> str:
-    """The report group of a suite (a suite of its own for one the report does not know)."""
-    return SUITE_GROUPS.get(suite, suite)
+def suite_layout(res: Results, suite: str, dataset: str, model: str) -> SuiteReport:
+    """The group and tables of ``suite`` on (dataset, model), merged over its ok cells: tables by
+    title, columns by label in first-seen order, a label's metrics united. Cells that hold no
+    layout (written before suites declared one) get one generic table in a group named after the suite."""
+    specs = res.report_specs(suite, dataset, model)
+    if not specs:
+        return SuiteReport(suite, (generic_table(suite, res.metric_names(suite, dataset, model)),))
+    merged: dict[str, dict[str, ReportColumn]] = {}
+    for spec in specs:
+        for table in spec.tables:
+            columns = merged.setdefault(table.title, {})
+            for col in table.columns:
+                seen = columns.get(col.label)
+                columns[col.label] = col if seen is None else replace(
+                    seen, metrics=tuple(dict.fromkeys((*seen.metrics, *col.metrics))))
+    return SuiteReport(specs[0].group, tuple(ReportTable(t, tuple(c.values())) for t, c in merged.items()))
 
 
 def build_tables(res: Results) -> list[Table]:
-    """Every table of the report, ordered by group, then (dataset, model), then suite."""
+    """Every table of the report, ordered by group (:data:`GROUPS` first), then (dataset, model), then suite."""
     tables = []
     for suite in res.suites():
-        layout = LAYOUTS.get(suite, _generic)
         for dataset, model in res.targets():
             labels = res.labels(suite, dataset, model)
             if not labels:
                 continue
             counts = res.seed_counts(suite, dataset, model)
-            names = res.metric_names(suite, dataset, model)
-            for title, columns in layout(res, dataset, model, names):
-                if not columns:
+            layout = suite_layout(res, suite, dataset, model)
+            for spec in layout.tables:
+                if not spec.columns:
                     continue
-                tables.append(_table(res, suite, title or suite, dataset, model, columns, labels, counts))
+                columns = [render_column(c, _largest(res, suite, dataset, model, c)) for c in spec.columns]
+                tables.append(_table(res, suite, layout.group, spec.title, dataset, model, columns, labels, counts))
     order = {g: i for i, g in enumerate(GROUPS)}
     targets = res.targets()
     suites = res.suites()
@@ -302,7 +213,14 @@ def build_tables(res: Results) -> list[Table]:
                                          targets.index((t.dataset, t.model)), suites.index(t.suite)))
 
 
-def _table(res: Results, suite: str, title: str, dataset: str, model: str, columns: list[Column],
+def _largest(res: Results, suite: str, dataset: str, model: str, spec: ReportColumn) -> float:
+    """The largest absolute mean of an energy column (0 for the other formats, which need none)."""
+    if spec.format != "energy":
+        return 0.0
+    return max((abs(s.mean) for s in res.stats(suite, dataset, model, spec.metrics).values() if s.n), default=0.0)
+
+
+def _table(res: Results, suite: str, group: str, title: str, dataset: str, model: str, columns: list[Column],
            labels: list[str], counts: dict[str, tuple[int, int]]) -> Table:
     per_column, notes = [], []
     measured = res.kind(suite) == MEASURED
@@ -319,9 +237,9 @@ def _table(res: Results, suite: str, title: str, dataset: str, model: str, colum
     stale = res.stale_labels(suite, dataset, model)
     for i, label in enumerate(labels):
         ok, total = counts[label]
-        rows.append(Row(f"{label} {STALE_MARK}" if label in stale else label, tuple(entries[i] for entries in per_column),
-                        str(ok) if ok == total else f"{ok} of {total}"))
-    return Table(group_of(suite), title, suite, dataset, model, res.kind(suite), tuple(columns), tuple(rows),
+        rows.append(Row(f"{label} {STALE_MARK}" if label in stale else label,
+                        tuple(entries[i] for entries in per_column), str(ok) if ok == total else f"{ok} of {total}"))
+    return Table(group, title, suite, dataset, model, res.kind(suite), tuple(columns), tuple(rows),
                  tuple(notes))
 
 

@@ -103,7 +103,9 @@ class Cell:
     ``provenance`` (compared on every run), the ``git_commit`` of the code that computed it, and
     ``stale`` (the reasons, when a run kept it although its provenance no longer matched);
     ``intervals``: metric → {"ci_low", "ci_high", "n"} (95 % bootstrap over its n images);
-    ``replicates``: sha256 of the side file holding the replicates (None: no side file)."""
+    ``replicates``: sha256 of the side file holding the replicates (None: no side file);
+    ``report``: the suite's group and tables (:class:`spindrop.report_spec.SuiteReport` as JSON;
+    None in cells written before suites declared them: the report then lays them out generically)."""
 
     key: CellKey
     status: str
@@ -117,6 +119,7 @@ class Cell:
     stale: list[str] = field(default_factory=list)
     intervals: dict[str, dict[str, float | int]] = field(default_factory=dict)
     replicates: str | None = None
+    report: dict | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)

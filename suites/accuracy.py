@@ -4,6 +4,7 @@ its bootstrap replicates over the test images (docs/design.md "Statistics")."""
 from __future__ import annotations
 
 from spindrop.metrics import accuracy, brier, namespaced, nll
+from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, weighted_mean
 from spindrop.stats.terms import brier_terms, correct, nll_terms
 
@@ -17,6 +18,10 @@ class AccuracySuite(Suite):
     group = "Classification"
     kind = MEASURED
     summary = "test accuracy, NLL, Brier (MC mean) and deterministic-pass accuracy"
+
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        return [fixed_table("Classification", (("Acc", "test/acc"), ("NLL", "test/nll"), ("Brier", "test/brier"),
+                                               ("Det. acc", "test/det/acc")), metric_names)]
 
     def run(self, bench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)

@@ -1,9 +1,11 @@
 """The suite interface and registry.
 
 A suite declares what it needs (``needs_training``), which report group its metrics belong
-to, and whether its numbers are measured (from trained networks on data) or modelled (from
-the hardware cost model). ``run`` yields namespaced metrics (and optional plot data) for one
-target: a (dataset, model, method, parameters, seed) combination.
+to (``group``), how the report lays them out (:meth:`Suite.report_tables`, stored with each of its
+cells, so the report renders any suite, a plugin's included, with no edit in ``reports/``), and
+whether its numbers are measured (from trained networks on data) or modelled (from the hardware
+cost model). ``run`` yields namespaced metrics (and optional plot data) for one target: a
+(dataset, model, method, parameters, seed) combination.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from spindrop.naming import unknown_name
+from spindrop.report_spec import ReportTable, SuiteReport, generic_table
 from spindrop.stats import Replicates
 from spindrop.store import Target
 
@@ -53,7 +56,8 @@ class Suite:
     (target, suite, profile name, T); a stored cell whose provenance differs is stale."""
 
     name: ClassVar[str]
-    group: ClassVar[str]
+    group: ClassVar[str] = ""
+    """The report section of its tables ("" : a section named after the suite)."""
     kind: ClassVar[str]
     needs_training: ClassVar[bool] = True
     provenance: ClassVar[tuple[str, ...]] = MEASURED_PROVENANCE
@@ -65,6 +69,16 @@ class Suite:
 
     def run(self, bench: "Workbench", target: Target) -> SuiteResult:
         raise NotImplementedError
+
+    def report_tables(self, metric_names: list[str], bench: "Workbench") -> list[ReportTable]:
+        """The report's tables of a cell with these metric names (in the order :meth:`run` wrote
+        them); default: one table named after the suite, one column per metric, direction and
+        format from the metric's last part (:func:`spindrop.report_spec.generic_table`)."""
+        return [generic_table(self.name, metric_names)]
+
+    def report(self, metric_names: list[str], bench: "Workbench") -> dict:
+        """What an ok cell stores for the report: ``{"group": ..., "tables": [...]}``."""
+        return SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench))).to_json()
 
 
 SUITES: dict[str, type[Suite]] = {}

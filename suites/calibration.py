@@ -3,6 +3,7 @@ bootstrap replicates over the test images (docs/design.md "Statistics")."""
 from __future__ import annotations
 
 from spindrop.metrics import N_BINS, calibration_bins
+from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, calibration_replicates
 from spindrop.stats.terms import confidence, correct
 
@@ -16,6 +17,10 @@ class CalibrationSuite(Suite):
     group = "Calibration"
     kind = MEASURED
     summary = "ECE and MCE (15 bins, top-label), reliability diagram data"
+
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        return [fixed_table("Calibration (15 bins, top-label)", (("ECE", "test/cal/ECE"), ("MCE", "test/cal/MCE")),
+                            metric_names)]
 
     def run(self, bench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)

@@ -162,7 +162,8 @@ class CellRunner:
         if error is None:
             self.store.put(Cell(pending.key, "ok", result.metrics, {k: suite.kind for k in result.metrics},
                                 result.extras, None, seconds, pending.provenance, self.commit,
-                                intervals=result.intervals()), result.replicates)
+                                intervals=result.intervals(), report=suite.report(list(result.metrics), self.bench)),
+                           result.replicates)
             tally.done += 1
         else:
             self.store.put(Cell(pending.key, "failed", error=error, seconds=seconds,

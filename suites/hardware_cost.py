@@ -7,6 +7,8 @@ measured suites draw their masks from (docs/hardware.md §7).
 """
 from __future__ import annotations
 
+from spindrop.report_spec import LOWER, ReportColumn, ReportTable, energy_parts, fixed_table
+
 from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
 from spindrop.store import MODELLED
 
@@ -34,6 +36,11 @@ class ModulesSuite(_CostSuite):
                    "modules": hw.modules, "draws": hw.draws} for g, hw in plan.layers]
         return SuiteResult(metrics, {"layers": layers, "shared_modules": plan.shared_modules})
 
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        return [fixed_table("Hardware: dropout modules and random draws",
+                            (("Modules", "hw/modules"), ("Draws / inference", "hw/draws"),
+                             ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles")), metric_names)]
+
 
 @register_suite
 class EnergySuite(_CostSuite):
@@ -52,3 +59,17 @@ class EnergySuite(_CostSuite):
         # the mean drop probability per draw the modules realise (≠ p on a non-ideal device)
         metrics["hw/p_realised"] = report.p_realised
         return SuiteResult(metrics)
+
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        """One table of the top-level parts (e.g. crossbar read, sense amp, dropout, total), one per
+        aggregate with its components (e.g. dropout write/read/reset); the report shows each column
+        in nJ or µJ, whichever suits its largest value."""
+        leaves, aggregates = energy_parts(metric_names)
+        split = [a for a in aggregates if a != "total"]
+        top = [p for p in [*leaves, *aggregates] if not any(p.startswith(a + "_") for a in split)]
+        per_image = f"per image, T = {bench.T} MC samples"
+        tables = [(f"Hardware: energy {per_image}", top)]
+        tables += [(f"Hardware: {a} energy by component, {per_image}", [p for p in leaves if p.startswith(a + "_")])
+                   for a in split]
+        return [ReportTable(title, tuple(ReportColumn(p.replace("_", " "), (f"hw/energy/{p}_pJ",), LOWER, "energy")
+                                         for p in parts)) for title, parts in tables]

@@ -9,6 +9,7 @@ import torch
 
 from spindrop.data.shift import ood_sets, ood_source_datasets
 from spindrop.metrics import evaluate_ood, ood_scores
+from spindrop.report_spec import ReportColumn, ReportTable, direction
 from spindrop.stats import Replicates, ood_replicates
 from spindrop.stats.bootstrap import RankedID
 
@@ -18,6 +19,12 @@ from spindrop.store import MEASURED
 HIST_BINS = 30
 EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)
 TPR = DETECT_QUANTILE = 0.95  # FPR at 95 % TPR, entropy above the ID 95th percentile (spindrop.metrics.evaluate_ood)
+
+SCORE_TITLES = {"entropy": "entropy", "mutual_info": "mutual information", "one_minus_msp": "1 − MSP"}
+# (score, metric) of the report's OOD tables, main table first; the rest are in results.csv.
+OOD_TABLES = (("entropy", "AUROC"), ("entropy", "detected"), ("entropy", "FPR95"), ("entropy", "AUPR"),
+              ("mutual_info", "AUROC"), ("one_minus_msp", "AUROC"))
+OOD_TITLES = {"AUROC": "AUROC %", "detected": "% OOD detected", "FPR95": "FPR@95%TPR %", "AUPR": "AUPR %"}
 
 
 @register_suite
@@ -58,6 +65,14 @@ class OODSuite(Suite):
 
     def data_sources(self, dataset: str) -> tuple[str, ...]:
         return (dataset, *ood_source_datasets(dataset))
+
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        """One table per (score, metric) of :data:`OOD_TABLES`, one column per OOD set."""
+        sets = list(dict.fromkeys(n.split("/")[1] for n in metric_names if n.startswith("ood/") and n.count("/") == 3))
+        return [ReportTable(f"OOD: {OOD_TITLES[metric]} ({SCORE_TITLES[score]} score)",
+                            tuple(ReportColumn(s, (f"ood/{s}/{score}/{metric}",), direction(metric), "percent")
+                                  for s in sets if f"ood/{s}/{score}/{metric}" in metric_names))
+                for score, metric in OOD_TABLES]
 
 
 def _hist(values: torch.Tensor, edges: torch.Tensor) -> list[int]:

@@ -108,6 +108,10 @@ class RobustnessSuite(Suite):
     def data_sources(self, dataset: str) -> tuple[str, ...]:
         return (dataset, *ood_source_datasets(dataset))
 
+    def report_tables(self, metric_names, bench) -> list:
+        """None: the report shows this suite in its own section and plots (:mod:`reports.robustness`)."""
+        return []
+
     def run(self, bench, target: Target) -> SuiteResult:
         plan = bench.profile.evaluation(target.dataset)
         sweep = plan.faults

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from spindrop.data import corrupt, list_corruptions
 from spindrop.metrics import N_BINS, evaluate_shift
+from spindrop.report_spec import ReportColumn, ReportTable, direction
 from spindrop.stats import Replicates, calibration_replicates, weighted_mean
 from spindrop.stats.terms import confidence, correct
 
@@ -40,3 +41,17 @@ class ShiftSuite(Suite):
                     reps.add(f"shift/{name}/{severity}/ECE", ("shift",), ece)
         return SuiteResult(metrics, replicates=reps)
 
+    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+        """Accuracy and ECE tables: per corruption the mean over its severities, then the mean over all."""
+        keys = [n.split("/") for n in metric_names if n.startswith("shift/") and n.count("/") == 3]
+        corruptions = list(dict.fromkeys(k[1] for k in keys))
+        tables = []
+        for metric, title in (("acc", "Shift: accuracy %"), ("ECE", "Shift: ECE %")):
+            of = {c: tuple(f"shift/{c}/{k[2]}/{metric}" for k in keys if k[1] == c and k[3] == metric)
+                  for c in corruptions}
+            columns = [ReportColumn(c, of[c], direction(metric), "percent") for c in corruptions if of[c]]
+            every = tuple(m for c in corruptions for m in of[c])
+            if every:
+                columns.append(ReportColumn("mean", every, direction(metric), "percent"))
+            tables.append(ReportTable(f"{title} (mean over severities)", tuple(columns)))
+        return tables

@@ -4,6 +4,10 @@ It holds what a ``quick`` run would write for two datasets (mnist/lenet5 and
 cifar10/vgg_small), six methods (the five built-in ones and a plugin ``my_method``), two seeds
 and all six suites, with seeded random measured numbers, cost-model-shaped hardware numbers
 and one failed cell. Tests compute expected values by hand from the stored cells.
+
+Each ok cell stores its suite's report layout as the runner does (:meth:`suites.base.Suite.report`),
+except :data:`LEGACY` (one cell written before suites declared layouts) and the suites named in
+``build_fake_store(legacy_suites=...)``, whose cells hold none.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import numpy as np
 
 from spindrop.stats import Replicates
 from spindrop.store import MEASURED, MODELLED, Cell, CellKey, ResultStore
+from suites import get_suite
 
 METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale", "my_method")
 SEEDS = (0, 1)
@@ -22,6 +27,8 @@ T = 20
 PROFILE = "quick"
 FAILED = ("accuracy", "cifar10", "my_method", 1)
 FAILED_ERROR = "RuntimeError: fake failure for the report tests"
+LEGACY = ("shift", "mnist", "scale", 0)
+"""(suite, dataset, method, seed) of the cell stored without a report layout."""
 # dataset → (model, width, OOD sets, layers as (name, kind, kernel, binary_input, in_channels))
 TARGETS = {
     "mnist": ("lenet5", 1.0, ("fashion_mnist", "gaussian_noise", "uniform_noise"),
@@ -129,8 +136,15 @@ def _replicates(metrics: dict, rng: np.random.Generator) -> Replicates:
     return reps
 
 
-def build_fake_store(out: Path) -> ResultStore:
-    """Write the fake store (and a recorded run) under ``out``; returns it."""
+class _Bench:
+    """What :meth:`suites.base.Suite.report` reads of a workbench: the number of MC samples."""
+
+    T = T
+
+
+def build_fake_store(out: Path, legacy_suites: tuple[str, ...] = ()) -> ResultStore:
+    """Write the fake store (and a recorded run) under ``out``; returns it. The cells of
+    ``legacy_suites`` (and the :data:`LEGACY` cell) hold no report layout."""
     store = ResultStore(out)
     rng = random.Random(0)
     np_rng = np.random.default_rng(0)
@@ -149,7 +163,10 @@ def build_fake_store(out: Path) -> ResultStore:
                                        else _measured(suite, dataset, rng))
                     kind = MODELLED if modelled else MEASURED
                     reps = None if modelled else _replicates(metrics, np_rng)
-                    store.put(Cell(key, "ok", metrics, {k: kind for k in metrics}, extras, None, 2.0), reps)
+                    legacy = suite in legacy_suites or (suite, dataset, method, seed) == LEGACY
+                    report = None if legacy else get_suite(suite).report(list(metrics), _Bench())
+                    store.put(Cell(key, "ok", metrics, {k: kind for k in metrics}, extras, None, 2.0,
+                                   report=report), reps)
     store.record_run({"profile": PROFILE, "mc_samples": T, "p": 0.2, "hardware_preset": "nvsim_stt_45nm",
                       "versions": {"python": "3.11.2", "torch": "2.13.0", "pytorch_lightning": "2.5.0",
                                    "torchmetrics": "1.6.0"},

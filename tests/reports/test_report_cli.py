@@ -9,12 +9,14 @@ import pytest
 from reports.render import main
 from reports.results import Results
 from spindrop.store import MODELLED, Cell, CellKey, ResultStore
+from suites import get_suite
 
 
 def _cell(method: str, params=(("p", 0.2),), profile: str = "quick", T: int = 20) -> Cell:
     key = CellKey(suite="modules", dataset="mnist", model="lenet5", width=1.0, method=method, params=params,
                   seed=0, profile=profile, mc_samples=T)
-    return Cell(key, "ok", {"hw/modules": 6.0}, {"hw/modules": MODELLED}, {"layers": []})
+    return Cell(key, "ok", {"hw/modules": 6.0}, {"hw/modules": MODELLED}, {"layers": []},
+                report=get_suite("modules").report(["hw/modules"], bench=None))
 
 
 def test_missing_store_exits_2_with_one_line(tmp_path, capsys):

@@ -9,7 +9,8 @@ import pytest
 from rich.console import Console
 
 from reports.results import Results
-from reports.tables import GROUPS, HIGHER, LOWER, build_tables, direction, to_markdown, to_rich
+from reports.tables import GROUPS, build_tables, to_markdown, to_rich
+from spindrop.report_spec import HIGHER, LOWER, direction
 from spindrop.stats import percentile_interval, t_interval
 from spindrop.store import ResultStore
 
@@ -147,3 +148,27 @@ def test_renderers_mark_the_same_best(tables):
     console = Console(record=True, width=200, file=io.StringIO())
     console.print(rich_table)
     assert "measured" in console.export_text()
+
+
+def test_cells_without_a_layout_get_the_generic_table(tmp_path):
+    """Cells written before suites declared their layout: one generic table in a group named after
+    the suite, a column per metric with direction and format from its name."""
+    from report_fake_store import build_fake_store
+    build_fake_store(tmp_path, legacy_suites=("calibration",))
+    tables = build_tables(Results.load(tmp_path))
+    legacy = [t for t in tables if t.suite == "calibration"]
+    assert {t.dataset for t in legacy} == {"mnist", "cifar10"}
+    for table in legacy:
+        assert (table.group, table.title) == ("calibration", "calibration")
+        assert [(c.label, c.better, c.scale) for c in table.columns] == [
+            ("test/cal/ECE %", LOWER, 100.0), ("test/cal/MCE %", LOWER, 100.0)]
+    assert [t.group for t in tables].index("calibration") > max(
+        i for i, t in enumerate(tables) if t.group in GROUPS)  # an unknown group follows the known ones
+
+
+def test_a_cell_without_a_layout_still_fills_its_rows(tables, cells):
+    """The one legacy cell (shift, mnist, scale, seed 0) counts in the table its suite's other cells lay out."""
+    per_seed = [statistics.fmean(_values(cells, "shift", "mnist", "scale", f"shift/blur/{s}/acc")[seed]
+                                 for s in (1, 3, 5)) for seed in (0, 1)]
+    entry = _table(tables, "Shift: accuracy", "mnist").entry("scale", "blur")
+    assert entry.stat.n == 2 and entry.stat.mean == pytest.approx(statistics.fmean(per_seed))
