@@ -1,15 +1,26 @@
 """PNG figures of the report (matplotlib, Agg canvas, 120 dpi), one set per (dataset, model).
 
-* reliability diagrams, one panel per method: per-bin accuracy, the gap to the mean
-  confidence, the diagonal; bins pooled over seeds (counts summed), ECE (mean over seeds) in
-  the panel title;
-* accuracy vs energy: measured test accuracy against the modelled energy per image (log x),
-  total and dropout-module energy side by side;
+* reliability diagrams, one panel per method: per-bin accuracy with its 95 % Wilson interval, the
+  gap to the mean confidence, the diagonal; bins pooled over seeds (counts summed), ECE (mean over
+  seeds, with its 95 % interval) in the panel title;
+* accuracy vs energy: measured test accuracy (vertical bar: its 95 % interval,
+  :meth:`reports.results.Results.stats`) against the modelled energy per image (log x; exact, no
+  bar), total and dropout-module energy side by side;
 * energy breakdown: stacked bars of the modelled energy components per method, plus a panel
-  per aggregate component (e.g. the dropout module's write/read/reset) so small parts stay visible;
-* predictive-entropy histograms, ID vs every OOD set, one panel per method (first seed);
+  per aggregate component (e.g. the dropout module's write/read/reset) so small parts stay
+  visible; modelled numbers are exact outputs of the cost model, so they carry no error bars;
+* predictive-entropy histograms, ID vs every OOD set, one panel per method (first seed): a
+  picture of the score's distribution, not an estimate, so no error bars (the AUROCs with their
+  intervals are in the OOD table and the forest plot);
 * training curves: per-epoch training loss and accuracy, validation accuracy and NLL, one line
-  per method (mean over seeds), from the training logs the accuracy cells point to.
+  per method (mean over seeds) with a band of the 95 % t-interval over seeds (two or more seeds
+  with a log), from the training logs the accuracy cells point to;
+* forest plot: per method other than the reference, the paired difference Δ = method − reference
+  of accuracy, ECE and the entropy OOD AUROC averaged over the OOD sets, with its paired 95 %
+  interval (:func:`reports.findings.comparisons`, :func:`forest_rows`).
+
+Every vertical bar, band and horizontal line is a 95 % interval of a measured quantity
+(docs/design.md "Statistics").
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas (no pyplot state, no
 display needed); constrained layout keeps labels apart, and the pixel size is exactly
@@ -28,12 +39,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from spindrop.report_spec import energy_parts, metric_column
+from spindrop.stats import t_interval
 from spindrop.training.curves import read_curves
 
-from .results import Results, dataset_name
+from .findings import Comparison, comparisons
+from .results import Results, Stat, dataset_name
 from .robustness import draw_robustness, figure_size, has_robustness
-from .tables import energy_unit, format_stat, render_column
+from .tables import energy_parts, energy_unit, format_stat, metric_column
 
 DPI = 120
 PANEL = (3.6, 3.0)      # inches per subplot of the per-method grids
@@ -109,6 +121,29 @@ def _filename(kind: str, dataset: str, model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}_{dataset}_{model}") + ".png"
 
 
+def error_bar(stat: Stat, scale: float = 1.0) -> tuple[float, float]:
+    """(below, above): the distances from the mean of ``stat`` to the ends of its 95 % interval,
+    × ``scale`` (matplotlib's asymmetric ``yerr``); (0, 0) when the stat has no interval."""
+    if stat.low is None or stat.high is None:
+        return 0.0, 0.0
+    return (stat.mean - stat.low) * scale, (stat.high - stat.mean) * scale
+
+
+Z95 = 1.959963984540054
+"""The 0.975 quantile of the standard normal distribution (95 % two-sided)."""
+
+
+def wilson_interval(accuracy: np.ndarray, count: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of the Wilson score interval (Wilson 1927, JASA 22:209) of a proportion
+    ``accuracy`` of ``count`` Bernoulli outcomes:
+    (p̂ + z²/2n ± z·√(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n). NaN where ``count`` is 0."""
+    p, n = np.asarray(accuracy, dtype=float), np.asarray(count, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 def _pool(bins: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pool reliability bins over seeds: counts summed, conf/acc count-weighted (NaN if empty)."""
     count = np.zeros(len(bins[0]["count"]))
@@ -125,12 +160,18 @@ def _pool(bins: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | None:
-    """Reliability diagrams, one panel per method; None without calibration cells."""
+    """Reliability diagrams, one panel per method; None without calibration cells.
+
+    A bin's bar carries the Wilson interval (:func:`wilson_interval`) of its accuracy given the
+    predictions that fell into it, treating the pooled predictions as independent outcomes: it
+    leaves out the randomness of bin membership and, pooled over seeds, the variation between
+    networks (the same images are counted once per seed), so it is a lower bound on the bin's
+    uncertainty. The cells keep no per-bin bootstrap replicates to do better."""
     extras = res.extras("calibration", dataset, model)
     if not extras:
         return None
     ece = res.stats("calibration", dataset, model, ["test/cal/ECE"])
-    ece_col = render_column(metric_column("ECE", ("test/cal/ECE",)))
+    ece_col = metric_column("ECE", ("test/cal/ECE",))
     fig = _figure(grid_size(len(extras)))
     for ax, (label, seeds) in zip(_panels(fig, len(extras), "confidence (top-label)", "accuracy"), extras.items()):
         conf, acc, count = _pool([e["reliability"] for _, e in seeds])
@@ -139,6 +180,9 @@ def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | No
         width = np.diff(edges)[full]
         ax.bar(edges[:-1][full], acc[full], width=width, align="edge", color="C0", edgecolor="black",
                linewidth=0.5, label="accuracy")
+        low, high = wilson_interval(acc[full], count[full])
+        ax.errorbar((edges[:-1] + np.diff(edges) / 2)[full], acc[full], yerr=(acc[full] - low, high - acc[full]),
+                    fmt="none", ecolor="black", elinewidth=0.8, capsize=1.5, label="95 % Wilson interval")
         ax.bar(edges[:-1][full], (conf - acc)[full], bottom=acc[full], width=width, align="edge",
                color="C3", alpha=0.35, edgecolor="C3", hatch="//", linewidth=0.5, label="gap to confidence")
         ax.plot([0, 1], [0, 1], linestyle="--", color="0.3", linewidth=1, label="perfect calibration")
@@ -147,46 +191,59 @@ def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | No
     seeds = max(len(s) for s in extras.values())
     fig.suptitle(f"Reliability diagrams — {dataset_name(dataset)} / {model} "
                  f"(measured; {len(count)} bins, pooled over {seeds} seed{'s' * (seeds > 1)})")
-    _legend(fig, "outside lower center", ncols=3)
+    _legend(fig, "outside lower center", ncols=4)
     return _save(fig, path)
 
 
-def accuracy_energy(res: Results, dataset: str, model: str, path: Path) -> Path | None:
-    """Measured accuracy vs modelled energy per image (log x), one marker per method; left the
-    total energy, right the dropout-module energy alone (where the methods differ most; methods
-    without dropout energy cannot sit on a log axis and are left out there). None unless some
-    method has both an accuracy and an energy cell."""
+EnergyPanel = tuple[str, str, dict[str, tuple[Stat, Stat]]]
+
+
+def accuracy_energy_points(res: Results, dataset: str, model: str) -> list[EnergyPanel]:
+    """The panels of :func:`accuracy_energy`: (energy name, title note, label → (accuracy stat,
+    energy stat)) for the total and the dropout-module energy; a method is in a panel when it has
+    an accuracy and a positive energy (a log axis); panels without a method are left out."""
     acc = res.stats("accuracy", dataset, model, ["test/acc"])
     panels = []
     for metric, name, note in (("hw/energy/total_pJ", "total energy", ""),
                                ("hw/energy/dropout_pJ", "dropout-module energy", " (methods with none left out)")):
         energy = res.stats("energy", dataset, model, [metric])
-        points = {label: energy[label] for label in acc
+        points = {label: (acc[label], energy[label]) for label in acc
                   if acc[label].n and label in energy and energy[label].n and energy[label].mean > 0}
         if points:
             panels.append((name, note, points))
+    return panels
+
+
+def accuracy_energy(res: Results, dataset: str, model: str, path: Path) -> Path | None:
+    """Measured accuracy vs modelled energy per image (log x), one marker per method with the
+    accuracy's 95 % interval as a vertical bar (:func:`error_bar`); the energy is modelled (exact),
+    so it has no bar. Left the total energy, right the dropout-module energy alone (where the
+    methods differ most; methods without dropout energy cannot sit on a log axis and are left out
+    there). None unless some method has both an accuracy and an energy cell."""
+    panels = accuracy_energy_points(res, dataset, model)
     if not panels:
         return None
     style = _style(res.labels("accuracy", dataset, model))
     fig = _figure((5.0 * len(panels) + 1.6, 4.6))
     axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     for ax, (name, note, points) in zip(axes, panels):
-        unit, factor = energy_unit(max(s.mean for s in points.values()))
-        for label, energy in points.items():
+        unit, factor = energy_unit(max(e.mean for _, e in points.values()))
+        for label, (acc, energy) in points.items():
             colour, marker = style[label]
-            ax.errorbar(energy.mean * factor, acc[label].mean * 100, yerr=(acc[label].std or 0) * 100,
+            below, above = error_bar(acc, 100.0)
+            ax.errorbar(energy.mean * factor, acc.mean * 100, yerr=[[below], [above]],
                         color=colour, marker=marker, markersize=9, markeredgecolor="white", linestyle="none",
                         elinewidth=1, capsize=3, alpha=0.9, label=label)
         ax.set_xscale("log")
-        values = [s.mean for s in points.values() if s.mean > 0]
+        values = [e.mean for _, e in points.values() if e.mean > 0]
         decades = math.log10(max(values) / min(values)) if values else 0.0
         ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel(f"{name} per image, T = {res.mc_samples} ({unit}, modelled)")
+        ax.set_xlabel(f"{name} per image, T = {res.mc_samples} ({unit}, modelled: exact, no bar)")
         ax.set_title(name + note, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("test accuracy % (measured, mean ± std over seeds)")
+    axes[0].set_ylabel("test accuracy % (measured; bar: 95 % interval)")
     _legend(fig, "outside right upper", fontsize=9)
     fig.suptitle(f"Accuracy vs energy — {dataset_name(dataset)} / {model}")
     return _save(fig, path)
@@ -221,7 +278,7 @@ def energy_breakdown(res: Results, dataset: str, model: str, path: Path) -> Path
         ax.set_xlabel(f"energy per image, T = {res.mc_samples} ({unit}, modelled)")
         ax.set_title(title, fontsize=10)
     _legend(fig, "outside lower center", ncols=min(len(leaves), 5), fontsize=9)
-    fig.suptitle(f"Energy breakdown — {dataset_name(dataset)} / {model} (modelled)")
+    fig.suptitle(f"Energy breakdown — {dataset_name(dataset)} / {model} (modelled: exact, no error bars)")
     return _save(fig, path)
 
 
@@ -259,23 +316,45 @@ CURVE_PANELS = (("train/loss", "training loss (masks sampled)", "cross-entropy (
                 ("val/nll", "validation NLL (deterministic pass)", "NLL (nats)", 1.0))
 
 
-def method_curves(res: Results, dataset: str, model: str) -> dict[str, tuple[pd.DataFrame, int]]:
-    """label → (per-epoch curves averaged over seeds, number of seeds) for every method whose
-    accuracy cells lead to a training log (``<out>/logs/<checkpoint key>``, the key stored by the
-    accuracy suite); seeds without a log are left out."""
-    curves = {}
+def seed_logs(res: Results, dataset: str, model: str) -> dict[str, list[pd.DataFrame]]:
+    """label → the per-epoch training logs of its seeds, for every method whose accuracy cells lead
+    to a training log (``<out>/logs/<checkpoint key>``, the key stored by the accuracy suite);
+    seeds without a log are left out."""
+    found = {}
     for label, seeds in res.extras("accuracy", dataset, model).items():
         logs = [read_curves(res.out, e["checkpoint_key"]) for _, e in seeds if "checkpoint_key" in e]
         logs = [log for log in logs if log is not None]
         if logs:
-            curves[label] = (pd.concat(logs).groupby(level="epoch").mean(), len(logs))
-    return curves
+            found[label] = logs
+    return found
+
+
+def _mean_curve(logs: list[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    return pd.concat(logs).groupby(level="epoch").mean(), len(logs)
+
+
+def method_curves(res: Results, dataset: str, model: str) -> dict[str, tuple[pd.DataFrame, int]]:
+    """label → (per-epoch curves averaged over seeds, number of seeds) of :func:`seed_logs`."""
+    return {label: _mean_curve(logs) for label, logs in seed_logs(res, dataset, model).items()}
+
+
+def curve_band(logs: list[pd.DataFrame], column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(epochs, low, high): per epoch the 95 % t-interval over the seeds (:func:`t_interval`) of
+    ``column``, at the epochs where two or more seeds logged it; None where no epoch has two."""
+    values = pd.concat([log[column] for log in logs if column in log]).dropna()
+    rows = [(epoch, *t_interval(list(group))[2:]) for epoch, group in values.groupby(level="epoch") if len(group) >= 2]
+    if not rows:
+        return None
+    epochs, low, high = (np.array(col, dtype=float) for col in zip(*rows))
+    return epochs, low, high
 
 
 def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path | None:
     """Per-epoch training curves (:func:`method_curves`), one panel per quantity, one line per
-    method; None when no method has a training log."""
-    curves = method_curves(res, dataset, model)
+    method with its band of 95 % t-intervals over seeds (:func:`curve_band`); None when no method
+    has a training log."""
+    logs = seed_logs(res, dataset, model)
+    curves = {label: _mean_curve(seeds) for label, seeds in logs.items()}
     if not curves:
         return None
     style = _style(res.labels("accuracy", dataset, model))
@@ -288,6 +367,10 @@ def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path 
                 colour, marker = style[label]
                 ax.plot(log.index + 1, log[column] * scale, color=colour, marker=marker, markersize=5,
                         label=f"{label} ({n} seed{'s' * (n > 1)})")
+                band = curve_band(logs[label], column)
+                if band is not None:
+                    epochs_, low, high = band
+                    ax.fill_between(epochs_ + 1, low * scale, high * scale, color=colour, alpha=0.15, linewidth=0)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel)
         if i >= 2:
@@ -296,7 +379,8 @@ def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.grid(True, alpha=0.3)
     _legend(fig, "outside lower center", ncols=min(len(curves), 4), fontsize=9)
-    fig.suptitle(f"Training curves — {dataset_name(dataset)} / {model} (measured; mean over seeds)")
+    fig.suptitle(f"Training curves — {dataset_name(dataset)} / {model} "
+                 "(measured; mean over seeds, band: 95 % t-interval over seeds)")
     return _save(fig, path)
 
 
@@ -311,6 +395,70 @@ def robustness(res: Results, dataset: str, model: str, path: Path) -> Path | Non
     return _save(fig, path)
 
 
+@dataclass(frozen=True)
+class ForestRow:
+    """One row of a forest plot: Δ = ``method`` − ``reference`` of ``quantity`` with its paired 95 %
+    interval [``low``, ``high``] (fractions, as stored), over ``seeds`` paired seeds."""
+
+    method: str
+    reference: str
+    quantity: str
+    delta: float
+    low: float
+    high: float
+    seeds: int
+    significant: bool
+
+
+def forest_rows(res: Results, found: list[Comparison], dataset: str, model: str) -> list[ForestRow]:
+    """The rows of the forest plot of (dataset, model): the comparisons of ``found``
+    (:func:`reports.findings.comparisons`) against the reference method, by method then quantity
+    (accuracy, ECE, OOD AUROC); the paper's spatial − spindrop pair is not against the reference
+    and stays in the report's opening section."""
+    rows = [ForestRow(c.paired.a, c.paired.b, c.quantity.column.label, c.paired.delta.value, c.paired.delta.low,
+                      c.paired.delta.high, c.paired.seeds, c.paired.significant)
+            for c in found if (c.dataset, c.model) == (dataset, model)
+            and c.paired.b == res.reference_label(c.quantity.suite, dataset, model)]
+    methods = list(dict.fromkeys(r.method for r in rows))
+    return sorted(rows, key=lambda r: methods.index(r.method))
+
+
+FOREST_ROW = 0.32  # inches per forest-plot row
+
+
+def forest(res: Results, found: list[Comparison], dataset: str, model: str, path: Path) -> Path | None:
+    """Forest plot of :func:`forest_rows`: one panel per quantity (its own Δ scale, in percentage
+    points), one row per method, a point at Δ and a line over its paired 95 % interval, a
+    vertical line at 0; filled markers: significant (the interval excludes 0). None without a
+    paired comparison against the reference."""
+    rows = forest_rows(res, found, dataset, model)
+    if not rows:
+        return None
+    quantities = list(dict.fromkeys(r.quantity for r in rows))
+    methods = list(dict.fromkeys(r.method for r in rows))
+    style = _style(res.labels("accuracy", dataset, model) + methods)
+    fig = _figure((3.6 * len(quantities) + 1.2, 1.6 + FOREST_ROW * len(methods) + LEGEND_ROW))
+    axes = fig.subplots(1, len(quantities), squeeze=False, sharey=True)[0]
+    y = {m: i for i, m in enumerate(methods)}
+    for ax, quantity in zip(axes, quantities):
+        ax.axvline(0.0, color="0.3", linewidth=1, linestyle="--")
+        for r in (r for r in rows if r.quantity == quantity):
+            colour, marker = style[r.method]
+            ax.errorbar(100 * r.delta, y[r.method], xerr=[[100 * (r.delta - r.low)], [100 * (r.high - r.delta)]],
+                        color=colour, marker=marker, markersize=7, capsize=3, elinewidth=1.2, linestyle="none",
+                        markerfacecolor=colour if r.significant else "white", label=r.method)
+        ax.set_title(quantity, fontsize=10)
+        ax.set_xlabel("Δ vs reference (pp)")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(methods)), methods)
+    axes[0].set_ylim(len(methods) - 0.5, -0.5)
+    seeds = max(r.seeds for r in rows)
+    fig.suptitle(f"Paired differences vs the reference {rows[0].reference} — {dataset_name(dataset)} / {model}\n"
+                 f"(measured; Δ with its 95 % paired interval over images and {seeds} seed{'s' * (seeds > 1)}; "
+                 "filled marker: the interval excludes 0)", fontsize=10)
+    return _save(fig, path)
+
+
 FIGURES = (("reliability", "Reliability diagrams", reliability),
            ("accuracy_energy", "Accuracy vs energy", accuracy_energy),
            ("energy", "Energy breakdown", energy_breakdown),
@@ -319,12 +467,20 @@ FIGURES = (("reliability", "Reliability diagrams", reliability),
            ("robustness", "Robustness to dropout-module non-idealities", robustness))
 
 
-def render_plots(res: Results, report_dir: Path) -> list[Plot]:
-    """Write every figure that has data into ``report_dir``; returns them in report order."""
+FOREST_TITLE = "Paired differences vs the reference (forest plot)"
+
+
+def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None) -> list[Plot]:
+    """Write every figure that has data into ``report_dir``; returns them in report order.
+    ``found``: the paired comparisons of the forest plots (default :func:`reports.findings.comparisons`)."""
+    found = comparisons(res) if found is None else found
     plots = []
     for dataset, model in res.targets():
         for kind, title, draw in FIGURES:
             path = draw(res, dataset, model, report_dir / _filename(kind, dataset, model))
             if path is not None:
                 plots.append(Plot(dataset, model, title, path))
+        path = forest(res, found, dataset, model, report_dir / _filename("forest", dataset, model))
+        if path is not None:
+            plots.append(Plot(dataset, model, FOREST_TITLE, path))
     return plots

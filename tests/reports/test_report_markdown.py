@@ -82,7 +82,7 @@ def test_paper_claims_by_hand(fake_out, text):
 def test_plots_embedded_with_relative_links(rendered, text):
     report, _ = rendered
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
-    assert len(links) == 8
+    assert len(links) == 10  # reliability, accuracy-energy, energy, entropy, forest × 2 targets
     for link in links:
         assert not link.startswith("/") and (report.parent / link).is_file(), link
 
