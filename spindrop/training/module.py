@@ -24,6 +24,17 @@ def build_network(spec: TrainSpec, in_shape: tuple[int, int, int], num_classes: 
     return get_method(spec.method, **spec.method_params).attach(model)
 
 
+def param_groups(model: torch.nn.Module, lr: float) -> list[dict]:
+    """Optimiser parameter groups: the own parameters of a module with an ``lr_multiplier``
+    attribute (e.g. a dropout site's learnable scale) train with lr × multiplier, all others
+    with lr."""
+    special = [(m.lr_multiplier, list(m.parameters(recurse=False)))
+               for m in model.modules() if hasattr(m, "lr_multiplier")]
+    taken = {id(p) for _, params in special for p in params}
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    return [{"params": rest, "lr": lr}] + [{"params": params, "lr": lr * mult} for mult, params in special if params]
+
+
 class BNNClassifier(pl.LightningModule):
     """Cross-entropy training of a binary network; latent weights clipped after every step.
 
@@ -63,7 +74,7 @@ class BNNClassifier(pl.LightningModule):
         self.log("val/nll", F.cross_entropy(logits, y))
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.parameters(), lr=self.spec.lr)
+        opt = torch.optim.Adam(param_groups(self.model, self.spec.lr), lr=self.spec.lr)
         steps = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

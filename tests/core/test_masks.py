@@ -13,10 +13,9 @@ import torch
 from torch import nn
 
 import spindrop
-from spindrop import BinaryConv2d, BinaryLinear, mc_predict, mc_sampling, sites
-from spindrop.methods.scale import ScaleSite
+from spindrop import BinaryConv2d, BinaryLinear
 
-from .helpers import SamplerRecorder, binomial_ok, build, keep_rate_ok, sylvester_hadamard
+from .helpers import SamplerRecorder, binomial_ok, keep_rate_ok, sylvester_hadamard
 
 P = 0.3
 
@@ -200,89 +199,6 @@ def test_spindrop_fc_is_elementwise():
     assert ok, msg
     ok, msg = binomial_ok((m[:, 0] == m[:, 1]).sum(), b, (1 - P) ** 2 + P ** 2)
     assert ok, msg
-
-
-# ---------------------------------------------------------------- Scale-Dropout
-def _scale_sites(model):
-    found = sites(model)
-    assert found and all(isinstance(s, ScaleSite) for s in found)
-    return found
-
-
-def test_scale_one_bit_per_layer_per_image_pass():
-    """A batch of 4 images is 4 passes: each scaled layer draws 4 bits (one per image) from a
-    single shared module (no module dims) per forward."""
-    model, _, shape = build("vgg_small", "scale", p=P)
-    rec = SamplerRecorder()
-    for s in _scale_sites(model):
-        rec.wrap(s)
-    model.train()
-    with torch.no_grad():
-        model(torch.randn(4, *shape))
-        model(torch.randn(4, *shape))
-    for s in _scale_sites(model):
-        calls = rec.of(s)
-        assert len(calls) == 2, "one draw per scaled layer per forward"
-        assert all(shape_ == (4,) and dims == () for shape_, dims, _ in calls)
-
-
-@pytest.mark.parametrize("mode,T,chunk,expect", [
-    ("loop", 5, None, [2] * 5),
-    ("batched", 7, 3, [6, 6, 2]),
-])
-def test_scale_bits_per_mc_pass(mode, T, chunk, expect):
-    """T MC samples of B = 2 images: T·B image passes, one bit each per scaled layer."""
-    model, _, shape = build("lenet5", "scale", p=P)
-    rec = SamplerRecorder()
-    for s in _scale_sites(model):
-        rec.wrap(s)
-    mc_predict(model, torch.randn(2, *shape), T=T, mode=mode, chunk=chunk, seed=0)
-    for s in _scale_sites(model):
-        assert [bits.numel() for _, _, bits in rec.of(s)] == expect
-        assert sum(expect) == 2 * T
-
-
-def test_scale_bit_drops_the_whole_alpha_per_image():
-    """Every image pass uses α (kept) or the dropped value for the whole layer, one bit per
-    pass, and the keep rate is 1 − p."""
-    r, b = 2000, 2
-    layer = BinaryConv2d(3, 4, 3, padding=0, binary_input=True)  # 27 ±1 terms: MAC is odd, never 0
-    model = _attach("scale", layer, seed=8, dropped_value=0.25)
-    site = layer.site
-    with torch.no_grad():
-        site.alpha.copy_(torch.tensor([2.0, 3.0, 4.0, 5.0]))
-    rec = SamplerRecorder()
-    rec.wrap(site)
-    x = torch.randn(b, 3, 5, 5, generator=torch.Generator().manual_seed(0)).repeat(r, 1, 1, 1)
-    model.eval()
-    with torch.no_grad(), mc_sampling(model):
-        y = model(x)
-        base = layer.mac(spindrop.sign(x))
-    (shape, _, bits), = rec.of(site)
-    assert shape == (r * b,)
-    assert (base != 0).all()
-    ratio = (y / base).view(r * b, 4, -1)
-    kept = torch.tensor([2.0, 3.0, 4.0, 5.0]).view(1, 4, 1)
-    is_kept = torch.isclose(ratio, kept.expand_as(ratio)).all(-1).all(-1)
-    is_dropped = torch.isclose(ratio, torch.full_like(ratio, 0.25)).all(-1).all(-1)
-    assert torch.all(is_kept ^ is_dropped), "some image pass mixes kept and dropped scales"
-    assert torch.equal(is_kept, bits)
-    ok, msg = keep_rate_ok(is_kept.sum(), r * b, P)
-    assert ok, msg
-
-
-def test_scale_alpha_learns_in_training():
-    """With one bit per image pass, the BatchNorm after the MAC sees kept and dropped images in
-    one batch, so it cannot normalise α away: α gets a gradient. (A bit shared by the whole
-    batch would leave dL/dα ≈ 1e-8.)"""
-    torch.manual_seed(0)
-    model = spindrop.build_model("lenet5", (1, 28, 28), 10, 0.25)
-    spindrop.get_method("scale").attach(model)
-    model.train()
-    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    torch.nn.functional.cross_entropy(model(x), y).backward()
-    grads = torch.cat([s.alpha.grad.abs().flatten() for s in _scale_sites(model)])
-    assert float(grads.max()) > 1e-4, f"max |dL/dα| = {float(grads.max()):.2e}"
 
 
 # ---------------------------------------------------------------- rescaling
