@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--data-root", help="folder with the datasets (default: $SPINDROP_DATA_ROOT or ../shared/datasets)")
     io.add_argument("--out", default="runs", help="output folder: checkpoints, result store, report (default: runs)")
     io.add_argument("--no-report", action="store_true", help="do not render the report at the end")
+    io.add_argument("--reference", default="mc_dropout", metavar="METHOD",
+                    help="method the report compares every other with (paired differences; default: mc_dropout)")
     io.add_argument("--reuse-stale", action="store_true",
                     help="keep finished cells whose code, preset, parameters, profile or data changed "
                          "since they were computed (the report marks them) instead of recomputing them")
@@ -339,7 +341,7 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     console.print(f"{tally.summary(info['seconds'])}; every number: {csv}")
     if not args.no_report:
         from reports.render import render_report  # matplotlib: imported only to render
-        report = render_report(plan.out, console=console)
+        report = render_report(plan.out, console=console, reference=args.reference)
         console.print(f"[bold green]report[/]: {report}")
     return EXIT_FAILED if tally.failed else EXIT_OK
 

@@ -16,7 +16,7 @@ PLUGIN_PACKAGE = "spindrop_example_plugin"
 PLUGIN_METHOD = "my_method"
 
 BUILTIN_METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")
-ALL_SUITES = ("accuracy", "calibration", "ood", "shift", "modules", "energy")
+ALL_SUITES = ("accuracy", "calibration", "ood", "shift", "modules", "energy", "robustness")
 REPORT_GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
 SMOKE = ["--profile", "smoke", "--datasets", "mnist"]
 
