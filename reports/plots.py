@@ -39,13 +39,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from spindrop.report_spec import energy_parts, metric_column
 from spindrop.stats import t_interval
 from spindrop.training.curves import read_curves
 
 from .findings import Comparison, comparisons
 from .results import Results, Stat, dataset_name
 from .robustness import draw_robustness, figure_size, has_robustness
-from .tables import energy_parts, energy_unit, format_stat, metric_column
+from .tables import energy_unit, format_stat, render_column
 
 DPI = 120
 PANEL = (3.6, 3.0)      # inches per subplot of the per-method grids
@@ -171,7 +172,7 @@ def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | No
     if not extras:
         return None
     ece = res.stats("calibration", dataset, model, ["test/cal/ECE"])
-    ece_col = metric_column("ECE", ("test/cal/ECE",))
+    ece_col = render_column(metric_column("ECE", ("test/cal/ECE",)))
     fig = _figure(grid_size(len(extras)))
     for ax, (label, seeds) in zip(_panels(fig, len(extras), "confidence (top-label)", "accuracy"), extras.items()):
         conf, acc, count = _pool([e["reliability"] for _, e in seeds])
