@@ -142,7 +142,8 @@ def wilson_interval(accuracy: np.ndarray, count: np.ndarray, z: float = Z95) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    # the interval contains p̂; at p̂ ∈ {0, 1} rounding can leave an end a few ulp inside it
+    return np.fmin(centre - half, p), np.fmax(centre + half, p)
 
 
 def _pool(bins: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import torch
 
 from .helpers import example_plugin, registered_methods
 from .model_example import example_model
@@ -39,13 +38,3 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _example_plugin_installed() -> Iterator[None]:
     with example_plugin(), example_model():
         yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """The core tests use tiny tensors: one intra-op thread avoids oversubscription stalls
-    (up to 6x slower on a busy 2-core CPU). The previous setting is restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

@@ -172,10 +172,14 @@ def test_attach_device_runs_every_method(name):
     torch.manual_seed(0)
     model = spindrop.get_method(name).attach(_tiny_model())
     attach_device(model, get_preset("nvsim_sttram_variation").mtj, seed=5)
-    samplers = [s.sampler for s in spindrop.dropout_sites(model)]
+    sites = spindrop.dropout_sites(model)
+    samplers = [s.sampler for s in sites]
     assert all(isinstance(s, DeviceMaskSampler) for s in samplers)
-    assert len({id(s) for s in samplers}) == len(samplers)       # one per site
-    assert [s.seed for s in samplers] == list(range(5, 5 + len(samplers)))
+    if any(s.shared_unit for s in sites):                        # Scale: one module for the model
+        assert len({id(s) for s in samplers}) == 1
+    else:
+        assert len({id(s) for s in samplers}) == len(samplers)   # one per site
+        assert [s.seed for s in samplers] == list(range(5, 5 + len(samplers)))
     x = torch.randn(8, 1, 6, 6)
     out = spindrop.mc_predict(model, x, T=4, seed=0)
     assert out.probs.shape == (4, 8, 10)

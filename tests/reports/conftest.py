@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from report_fake_store import build_fake_store
 from reports.render import render_report
+
+from .report_fake_store import build_fake_store
 
 
 @pytest.fixture(scope="session")

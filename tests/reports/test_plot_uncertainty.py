@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from report_fake_store import METHODS, TARGETS
 from scipy import stats as scipy_stats
 
 from reports.findings import comparisons
@@ -22,6 +21,8 @@ from reports.plots import (
     wilson_interval,
 )
 from reports.results import Results, Stat
+
+from .report_fake_store import METHODS, TARGETS
 
 
 @pytest.fixture(scope="module")

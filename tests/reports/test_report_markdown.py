@@ -13,7 +13,7 @@ from reports.claims import paper_claims
 from reports.results import Results
 from spindrop.store import ResultStore
 
-from report_fake_store import FAILED_ERROR
+from .report_fake_store import FAILED_ERROR
 
 
 @pytest.fixture(scope="module")

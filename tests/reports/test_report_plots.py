@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from report_fake_store import METHODS, TARGETS
 from reports.plots import DPI, grid_size
+
+from .report_fake_store import METHODS, TARGETS
 
 KINDS = ("reliability", "accuracy_energy", "energy", "entropy")
 

@@ -153,7 +153,7 @@ def test_renderers_mark_the_same_best(tables):
 def test_cells_without_a_layout_get_the_generic_table(tmp_path):
     """Cells written before suites declared their layout: one generic table in a group named after
     the suite, a column per metric with direction and format from its name."""
-    from report_fake_store import build_fake_store
+    from .report_fake_store import build_fake_store
     build_fake_store(tmp_path, legacy_suites=("calibration",))
     tables = build_tables(Results.load(tmp_path))
     legacy = [t for t in tables if t.suite == "calibration"]

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import reports
-from report_fake_store import build_fake_store
 from spindrop.store import MEASURED, Cell, CellKey, ResultStore
+
+from .report_fake_store import build_fake_store
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from spindrop.data import DataError, resolve_data_root
+from spindrop.store import ResultStore
 from spindrop.training.curves import CURVES, log_dir, read_curves
 from suites.run import main
-from spindrop.store import ResultStore
 
 
 @pytest.fixture

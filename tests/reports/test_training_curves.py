@@ -13,12 +13,13 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from report_fake_store import METHODS, build_fake_store
 from reports.plots import DPI, method_curves, training_curves
 from reports.render import render_report
 from reports.results import Results
 from spindrop.training.curves import CURVES, csv_logger, log_dir, read_curves
 from spindrop.training.spec import TrainSpec
+
+from .report_fake_store import METHODS, build_fake_store
 
 
 def _values(key: str, epoch: int) -> dict[str, float]:

@@ -1,9 +1,8 @@
 """Fixtures of the runner tests (``suites.run``, the result store, the training cache).
 
-This folder deliberately has **no** ``__init__.py``: with pytest's default ``prepend`` import
-mode a package folder named ``suites`` is imported as the top-level package ``suites`` (there is
-no ``tests/__init__.py``), which shadows the project's ``suites`` package. Shared helpers live in
-:mod:`runner_helpers` (a uniquely named module beside this file).
+The test folders are packages imported with ``--import-mode=importlib`` (pyproject.toml), so this
+folder, ``tests.suites``, never shadows the project's ``suites``; shared helpers are in
+:mod:`.runner_helpers`. ``data_root`` and the one-thread setting come from the root conftest.
 
 Speed: every run uses ``--profile smoke --datasets mnist`` and few methods/suites. Training and
 MC inference run with one intra-op thread (in-process: ``torch.set_num_threads(1)``; subprocesses:
@@ -18,19 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
-from runner_helpers import REPO
-from spindrop.data import DataError, resolve_data_root
-
-
-@pytest.fixture(scope="session")
-def data_root() -> Path:
-    """The real data (the runs train on MNIST); the tests skip where it is not there."""
-    try:
-        return resolve_data_root()
-    except DataError as err:
-        pytest.skip(f"real data not available: {err}")
+from .runner_helpers import REPO
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +39,6 @@ def in_process(data_root, monkeypatch) -> Path:
     monkeypatch.setenv("SPINDROP_DATA_ROOT", str(data_root))
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps the runner's lines at 80 columns otherwise
     return data_root
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,14 @@ import pandas as pd
 import pytest
 import torch
 
-from runner_helpers import REPO, SMOKE, cell_files, cells, cli, run_cli, summary
 import spindrop
 from spindrop.mc import mc_predict
+from spindrop.store import ResultStore
 from suites.lock import output_lock
 from suites.run import EXIT_OK, EXIT_USAGE, main
-from spindrop.store import ResultStore
 from suites.workbench import mask_seed
+
+from .runner_helpers import REPO, SMOKE, cell_files, cells, run_cli, summary
 
 
 def _stdout(capsys) -> str:

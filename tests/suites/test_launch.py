@@ -14,8 +14,8 @@ from itertools import accumulate
 from pathlib import Path
 
 import pytest
-from runner_helpers import REPO, SMOKE
 
+from spindrop.store import Cell, CellKey, ResultStore
 from spindrop.training import TrainerOptions, get_profile
 from suites.base import Target
 from suites.cells import PendingCell, Plan
@@ -34,7 +34,8 @@ from suites.launch import (
 )
 from suites.lock import HOLDER_FILE, held_by, output_lock
 from suites.run import EXIT_OK, EXIT_USAGE, build_parser, launch_options, main
-from spindrop.store import Cell, CellKey, ResultStore
+
+from .runner_helpers import REPO, SMOKE
 
 submitit = pytest.importorskip("submitit")
 HELPERS = Path(__file__).resolve().parent
@@ -45,6 +46,7 @@ LOCAL = BACKENDS["local"]
 def unit_path(monkeypatch) -> None:
     """Local units are new processes: they import the stand-in functions from this folder."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HELPERS), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(HELPERS))
 
 
 def processes_under(folder: Path) -> list[int]:

@@ -24,9 +24,10 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cli, run_cli, summary, wait_for
 
 from suites.run import EXIT_OK
+
+from .runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cli, run_cli, summary, wait_for
 
 pytest.importorskip("submitit")
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner_helpers import SMOKE, cells
 from spindrop.report_spec import HIGHER, ReportColumn, ReportTable
 from spindrop.store import MODELLED
 from suites.base import MODELLED_PROVENANCE, SUITES, Suite, SuiteResult, Target, register_suite
 from suites.run import EXIT_OK, main
+
+from .runner_helpers import SMOKE, cells
 
 METHODS = ("deterministic", "spindrop")
 

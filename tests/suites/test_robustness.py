@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 import re
 
-from runner_helpers import SMOKE, cells, summary
-
 from spindrop.training import get_profile
 from suites.robustness import AXES, METRICS, point_key, sweep_points
 from suites.run import EXIT_OK, main
+
+from .runner_helpers import SMOKE, cells, summary
 
 
 def _stdout(capsys) -> str:

@@ -9,9 +9,10 @@ import uuid
 import pytest
 import torch
 
-from runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, finished, run_cli, tree
-from suites.run import EXIT_OK, EXIT_USAGE, main
 from spindrop.store import Cell, CellKey, ResultStore
+from suites.run import EXIT_OK, EXIT_USAGE, main
+
+from .runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, finished, run_cli, tree
 
 BASE = ["--suite", "accuracy", *SMOKE, "--methods", "spatial"]
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from runner_helpers import (ALL_SUITES, PLUGIN_METHOD, PLUGIN_PACKAGE, PLUGIN_ROOT, REPORT_GROUPS, SMOKE,
-                            cells, summary)
 from spindrop import registry
 from suites.run import EXIT_OK, main
+
+from .runner_helpers import ALL_SUITES, PLUGIN_METHOD, PLUGIN_PACKAGE, PLUGIN_ROOT, REPORT_GROUPS, SMOKE, cells, summary
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import pytest
 
 import suites.workbench
-from runner_helpers import (REPO, SMOKE, cell_bytes, cell_files, cells, cli, run_cli, summary, tree,
-                            wait_for)
 from spindrop.training.module import BNNClassifier
 from suites.run import EXIT_INTERRUPTED, EXIT_OK, main
+
+from .runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cells, cli, run_cli, summary, tree, wait_for
 
 SUITES = ("accuracy", "calibration", "modules")
 METHODS = ("deterministic", "spatial", "spindrop")

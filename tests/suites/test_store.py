@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 import spindrop.store
-from runner_helpers import SMOKE, cell_bytes, cells, finished, summary
+from spindrop.store import Cell, CellKey, ResultStore
 from suites.hardware_cost import ModulesSuite
 from suites.run import EXIT_FAILED, EXIT_OK, main
-from spindrop.store import Cell, CellKey, ResultStore
+
+from .runner_helpers import SMOKE, cell_bytes, cells, finished, summary
 
 KEY = CellKey(suite="calibration", dataset="mnist", model="lenet5", width=0.5, method="spatial",
               params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)

@@ -6,17 +6,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 
 import spindrop
 import suites.workbench
-from runner_helpers import SMOKE, cells, summary
 from spindrop.training import TrainingDiverged, TrainSpec, load_trained, train
 from spindrop.training.fit import TrainerOptions, checkpoint_path, fingerprinted
 from spindrop.training.module import BNNClassifier
 from suites.run import EXIT_FAILED, main
+
+from .runner_helpers import SMOKE, cells, summary
 
 # smoke size: MNIST, LeNet-5 at width 0.5, one epoch on 512 images, 256 held out
 SPEC = TrainSpec(dataset="mnist", model="lenet5", width=0.5, method="spatial", method_params={"p": 0.2},
