@@ -10,8 +10,16 @@ Only ``rich`` is imported here, so a command that only prints starts fast.
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 # Width of a console that is not a terminal: rich would otherwise use 80 columns (or $COLUMNS) and
 # fold or cut wider tables; a table is printed at its natural width, which stays far below this.

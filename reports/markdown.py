@@ -186,5 +186,6 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
             lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*robustness_lines(res), *_claims_lines(claims), *_plot_lines(plots, report_dir), *_stale_lines(res), *_failed_lines(res)]
+    lines += [*robustness_lines(res), *_claims_lines(claims), *_plot_lines(plots, report_dir),
+              *_stale_lines(res), *_failed_lines(res)]
     return "\n".join(lines)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from .console import make_console
 from spindrop.store import atomic_write_text
 
 from .claims import paper_claims
+from .console import make_console
 from .findings import comparisons
 from .markdown import report_markdown
 from .plots import render_plots

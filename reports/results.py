@@ -61,7 +61,7 @@ class Stat:
     high: float | None = None
 
     @classmethod
-    def of(cls, values: Iterable[float]) -> "Stat":
+    def of(cls, values: Iterable[float]) -> Stat:
         finite = [float(v) for v in values if v is not None and math.isfinite(v)]
         if not finite:
             return cls(math.nan, None, 0)
@@ -99,7 +99,7 @@ class Results:
     reference: str = "mc_dropout"
 
     @classmethod
-    def load(cls, out: str | Path, reference: str = "mc_dropout") -> "Results":
+    def load(cls, out: str | Path, reference: str = "mc_dropout") -> Results:
         """Read the store under ``out``; :class:`ReportError` if it is missing or has no cells.
         ``reference``: the method every other is compared with (paired differences)."""
         out = Path(out)

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 
 from spindrop.stats import Replicates
 
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -83,7 +82,7 @@ class CellKey(Target):
     mc_samples: int
 
     @classmethod
-    def of(cls, suite: str, target: Target, profile: str, mc_samples: int) -> "CellKey":
+    def of(cls, suite: str, target: Target, profile: str, mc_samples: int) -> CellKey:
         return cls(**asdict(target), suite=suite, profile=profile, mc_samples=mc_samples)
 
     @property
@@ -127,7 +126,7 @@ class Cell:
         return d
 
     @classmethod
-    def from_json(cls, d: dict) -> "Cell":
+    def from_json(cls, d: dict) -> Cell:
         key = dict(d["key"])
         key["params"] = tuple(sorted(key["params"].items()))
         return cls(**{**d, "key": CellKey(**key)})

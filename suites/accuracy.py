@@ -7,9 +7,9 @@ from spindrop.metrics import accuracy, brier, namespaced, nll
 from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, weighted_mean
 from spindrop.stats.terms import brier_terms, correct, nll_terms
+from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
-from spindrop.store import MEASURED
 
 
 @register_suite

@@ -67,16 +67,16 @@ class Suite:
         """Registered datasets whose files this suite reads for in-distribution ``dataset``."""
         return (dataset,) if self.needs_training else ()
 
-    def run(self, bench: "Workbench", target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         raise NotImplementedError
 
-    def report_tables(self, metric_names: list[str], bench: "Workbench") -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """The report's tables of a cell with these metric names (in the order :meth:`run` wrote
         them); default: one table named after the suite, one column per metric, direction and
         format from the metric's last part (:func:`spindrop.report_spec.generic_table`)."""
         return [generic_table(self.name, metric_names)]
 
-    def report(self, metric_names: list[str], bench: "Workbench") -> dict:
+    def report(self, metric_names: list[str], bench: Workbench) -> dict:
         """What an ok cell stores for the report: ``{"group": ..., "tables": [...]}``."""
         return SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench))).to_json()
 

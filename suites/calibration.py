@@ -6,9 +6,9 @@ from spindrop.metrics import N_BINS, calibration_bins
 from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, calibration_replicates
 from spindrop.stats.terms import confidence, correct
+from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
-from spindrop.store import MEASURED
 
 
 @register_suite

@@ -8,9 +8,9 @@ measured suites draw their masks from (docs/hardware.md §7).
 from __future__ import annotations
 
 from spindrop.report_spec import LOWER, ReportColumn, ReportTable, energy_parts, fixed_table
+from spindrop.store import MODELLED
 
 from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
-from spindrop.store import MODELLED
 
 PJ = 1e12
 

@@ -24,7 +24,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -61,7 +61,7 @@ def output_lock(out: Path, command: str | None = None) -> Iterator[str]:
     run = uuid.uuid4().hex
     try:
         holder.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                      "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                      "started": datetime.now(UTC).isoformat(timespec="seconds"),
                                       "command": command or " ".join(sys.argv), "run": run}))
         yield run
     finally:

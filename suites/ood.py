@@ -12,9 +12,9 @@ from spindrop.metrics import evaluate_ood, ood_scores
 from spindrop.report_spec import ReportColumn, ReportTable, direction
 from spindrop.stats import Replicates, ood_replicates
 from spindrop.stats.bootstrap import RankedID
+from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
-from spindrop.store import MEASURED
 
 HIST_BINS = 30
 EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)

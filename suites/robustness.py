@@ -31,10 +31,10 @@ from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
 from spindrop.methods.base import dropout_sites
 from spindrop.metrics import accuracy, auroc, calibration_bins, nll, ood_scores
+from spindrop.store import MEASURED
 from spindrop.training.profiles import FaultSweep
 
 from .base import MEASURED_PROVENANCE, Suite, SuiteResult, Target, register_suite
-from spindrop.store import MEASURED
 from .workbench import seeded_subset
 
 PREFIX = "robust"

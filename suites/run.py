@@ -17,7 +17,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -61,12 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--methods", nargs="+", metavar="NAME", help="methods (default: every registered method)")
     what.add_argument("--datasets", nargs="+", metavar="NAME", help="in-distribution datasets (default: the profile's)")
     what.add_argument("--models", nargs="+", metavar="NAME", help="models (default: the profile's model per dataset)")
-    what.add_argument("--list", action="store_true", help="list methods, suites, datasets, models, profiles, presets and exit")
+    what.add_argument("--list", action="store_true",
+                      help="list methods, suites, datasets, models, profiles, presets and exit")
     how = ap.add_argument_group("how")
     how.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default: quick)")
     how.add_argument("--seeds", nargs="+", type=int, metavar="N", help="training seeds (default: the profile's)")
     how.add_argument("--mc-samples", type=int, metavar="T", help="MC samples per prediction (default: the profile's)")
-    how.add_argument("--p", type=float, help="dropout probability for every method that has one (default: the profile's)")
+    how.add_argument("--p", type=float,
+                     help="dropout probability for every method that has one (default: the profile's)")
     how.add_argument("--preset", default=hardware.DEFAULT.name,
                      help=f"hardware preset (default: {hardware.DEFAULT.name})")
     how.add_argument("--plugin", nargs="+", default=[], metavar="MODULE",
@@ -145,7 +147,8 @@ def _check_out(out: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"output folder {out} is not writable ({exc.strerror}); pass --out DIR with a writable folder") from None
+        raise UsageError(f"output folder {out} is not writable ({exc.strerror}); "
+                         "pass --out DIR with a writable folder") from None
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -318,7 +321,7 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     commit = _git_commit()
     info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
             "hardware_preset": plan.preset, "versions": _versions(), "git_commit": commit,
-            "command": command, "started": datetime.now(timezone.utc).isoformat(),
+            "command": command, "started": datetime.now(UTC).isoformat(),
             "methods": sorted({t.method for t in plan.targets}), "suites": plan.suites,
             "reuse_stale": plan.reuse_stale, "launcher": launch.launcher, "jobs": launch.jobs}
     cache_log = logging.getLogger("spindrop.cache")
@@ -333,7 +336,7 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
         return EXIT_INTERRUPTED
     finally:
         cache_log.removeHandler(handler)
-    info.update(finished=datetime.now(timezone.utc).isoformat(), seconds=time.perf_counter() - start,
+    info.update(finished=datetime.now(UTC).isoformat(), seconds=time.perf_counter() - start,
                 cells_done=tally.done, cells_skipped=tally.skipped, cells_failed=tally.failed,
                 cells_stale=tally.stale, stale_reasons=dict(tally.reasons), cells_kept_stale=tally.kept_stale)
     store.record_run(info)

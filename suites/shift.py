@@ -13,9 +13,9 @@ from spindrop.metrics import N_BINS, evaluate_shift
 from spindrop.report_spec import ReportColumn, ReportTable, direction
 from spindrop.stats import Replicates, calibration_replicates, weighted_mean
 from spindrop.stats.terms import confidence, correct
+from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
-from spindrop.store import MEASURED
 
 
 @register_suite

@@ -21,7 +21,8 @@ import pytorch_lightning as pl
 import torch
 from filelock import FileLock
 
-from ..data import SpinDataModule, dataset_fingerprint, dataset_info
+from ..data import dataset_fingerprint, dataset_info
+from ..data.loader import SpinDataModule
 from ..fingerprint import digest
 from .curves import csv_logger
 from .module import BNNClassifier, build_network

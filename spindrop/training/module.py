@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 import pytorch_lightning as pl
 import torch
@@ -12,6 +13,9 @@ from ..binary import clip_latent_weights
 from ..models import build_model
 from ..registry import get_method
 from .spec import TrainSpec
+
+if TYPE_CHECKING:
+    from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 
 
 class TrainingDiverged(RuntimeError):
@@ -28,7 +32,7 @@ def param_groups(model: torch.nn.Module, lr: float) -> list[dict]:
     """Optimiser parameter groups: the own parameters of a module with an ``lr_multiplier``
     attribute (e.g. a dropout site's learnable scale) train with lr × multiplier, all others
     with lr."""
-    special = [(m.lr_multiplier, list(m.parameters(recurse=False)))
+    special = [(cast(float, m.lr_multiplier), list(m.parameters(recurse=False)))
                for m in model.modules() if hasattr(m, "lr_multiplier")]
     taken = {id(p) for _, params in special for p in params}
     rest = [p for p in model.parameters() if id(p) not in taken]
@@ -64,7 +68,7 @@ class BNNClassifier(pl.LightningModule):
         self.log("train/acc", (logits.argmax(-1) == y).float().mean(), on_step=False, on_epoch=True)
         return loss
 
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: object, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         clip_latent_weights(self.model)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -73,7 +77,7 @@ class BNNClassifier(pl.LightningModule):
         self.log("val/acc", (logits.argmax(-1) == y).float().mean())
         self.log("val/nll", F.cross_entropy(logits, y))
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         opt = torch.optim.Adam(param_groups(self.model, self.spec.lr), lr=self.spec.lr)
         steps = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)

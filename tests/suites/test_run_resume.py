@@ -44,7 +44,7 @@ def killed_then_resumed(tmp_path_factory, cli_env):
             proc = subprocess.Popen(cli([*ARGS, "--out", str(out)]), cwd=REPO, env=env, stdout=fh,
                                     stderr=subprocess.STDOUT)
             try:
-                first = wait_for(lambda: cell_files(out), proc, timeout=180)
+                first = wait_for(lambda out=out: cell_files(out), proc, timeout=180)
                 proc.send_signal(signal.SIGKILL)
             finally:
                 proc.kill()
@@ -109,7 +109,8 @@ def test_second_identical_run_computes_nothing_and_changes_no_file(killed_then_r
     # the metadata only gains the record of this run
     info = json.loads(after[meta][0])
     assert len(info["runs"]) == runs_before + 1
-    assert (info["latest"]["cells_done"], info["latest"]["cells_skipped"], info["latest"]["cells_failed"]) == (0, N_CELLS, 0)
+    latest = info["latest"]
+    assert (latest["cells_done"], latest["cells_skipped"], latest["cells_failed"]) == (0, N_CELLS, 0)
 
 
 INTERRUPT_ARGS = ["--suite", "modules", "accuracy", *SMOKE, "--methods", "deterministic", "spatial", "--no-report"]
