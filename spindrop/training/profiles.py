@@ -125,13 +125,17 @@ QUICK = Profile(
         "cifar10": TrainPlan("vgg_small", 0.125, epochs=2, batch_size=128, lr=5e-3, train_subset=6000),
     },
     eval=EvalPlan(mc_samples=10, test_subset=5000, ood_subset=500, shift_subset=250, severities=(1, 5),
-                  # robustness: 10 points + the reference, 3 chips, 500 + 250 images: about 6 min of
+                  # robustness: 10 points + the reference, 2 chips, 500 + 250 images: about 4 min of
                   # 2-core time on cached LeNet-5 ×2 networks (docs/hardware.md §7)
                   faults=FaultSweep(sigma=(0.02, 0.05, 0.1, 0.2), stuck_drop=(0.05, 0.2), stuck_keep=(0.05, 0.2),
-                                    p_drift=(-0.1, 0.1), draws=3, test_subset=500, ood_subset=250)),
+                                    p_drift=(-0.1, 0.1), draws=2, test_subset=500, ood_subset=250)),
     # SpinDrop's per-window masks make CIFAR-10 MC inference ~20 images/s here: smaller sets.
     eval_for={"cifar10": EvalPlan(mc_samples=10, test_subset=1000, ood_subset=100, shift_subset=100,
-                                  severities=(1, 5))},
+                                  severities=(1, 5),
+                                  # robustness on the tiny CIFAR-10 net: the largest point of each axis,
+                                  # 2 chips, 200 + 100 images (SpinDrop's MC inference bounds it here)
+                                  faults=FaultSweep(sigma=(0.2,), stuck_drop=(0.2,), stuck_keep=(0.2,),
+                                                    p_drift=(0.1,), draws=2, test_subset=200, ood_subset=100))},
 )
 
 PAPER = Profile(
