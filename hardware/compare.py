@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from torch import nn
 
 from spindrop import get_method
@@ -25,6 +25,9 @@ from spindrop.methods.spatial import FC_GROUPINGS
 
 from .cost import CostReport, cost_report
 from .presets import DEFAULT, HardwarePreset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PAPER_MODULE_RATIO = 9.0    # per layer, 3×3 conv: arXiv 2306.10185, abstract ("reduced by a factor of 9×")
 PAPER_ENERGY_RATIO = 94.11  # arXiv 2306.10185, abstract ("energy consumption by a factor of 94.11×")
@@ -110,12 +113,16 @@ class SpinDropSpatialComparison:
 
     def to_frame(self) -> pd.DataFrame:
         """Network ratios: one row per quantity (spindrop, spatial, ratio, formula, paper, label)."""
+        import pandas as pd  # only for the frame: importing hardware stays light
+
         return pd.DataFrame([{"quantity": r.name, "spindrop": r.spindrop, "spatial": r.spatial,
                               "ratio": r.value, "formula": r.formula, "paper": r.paper, "label": r.label}
                              for r in self.ratios()])
 
     def layers_frame(self) -> pd.DataFrame:
         """Per-layer module ratios."""
+        import pandas as pd
+
         return pd.DataFrame([{"layer": lr.layer, "kind": lr.kind, "spindrop_modules": lr.spindrop_modules,
                               "spatial_modules": lr.spatial_modules, "ratio": lr.ratio,
                               "formula": lr.formula, "label": lr.label} for lr in self.layers])

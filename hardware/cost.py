@@ -30,9 +30,8 @@ Modules are counted once per model: Σ layer modules + ``shared_modules``
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from torch import nn
 
 from spindrop import Method, get_method
@@ -41,6 +40,9 @@ from .crossbar import LayerMapping, map_layer
 from .device import ModuleEventEnergy, event_energy
 from .presets import DEFAULT, HardwarePreset, get_preset
 from .sampler import layer_events
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULAS: dict[str, str] = {
     "tiles": "ceil(rows / tile_rows) · ceil(cols / tile_cols)",
@@ -195,6 +197,8 @@ class CostReport:
         rows.append(_frame_row("total", "", None, None, None, self.tiles, self.cells, self.modules,
                                self.draws_per_pass, self.passes, self.draws,
                                sum(lc.sense_events for lc in self.layers), self.energy))
+        import pandas as pd  # only for the frame: importing hardware stays light
+
         frame = pd.DataFrame(rows)
         frame.attrs.update({k: v for k, v in self.summary().items() if not k.startswith("E_")})
         frame.attrs.update(shared_modules=self.shared_modules, passes_note=self.passes_note,

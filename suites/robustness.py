@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hardware import MTJConfig, get_preset
+from spindrop.data import seeded_subset
 from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
 from spindrop.methods.base import dropout_sites
@@ -35,7 +36,6 @@ from spindrop.store import MEASURED
 from spindrop.training.profiles import FaultSweep
 
 from .base import MEASURED_PROVENANCE, Suite, SuiteResult, Target, register_suite
-from .workbench import seeded_subset
 
 PREFIX = "robust"
 CHIP_STRIDE = 1000  # chip seed = CHIP_STRIDE · training seed + draw index

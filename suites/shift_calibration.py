@@ -12,12 +12,12 @@ from pathlib import Path
 
 import torch
 
-from spindrop.data import corrupt, list_corruptions, load_split
+from spindrop.data import corrupt, list_corruptions, load_split, seeded_subset
 from spindrop.data.shift import SEVERITIES
 from spindrop.training import get_profile
 
 from .base import Target
-from .workbench import Workbench, seeded_subset
+from .workbench import Workbench
 
 
 def calibration_table(out: Path, data_root: str | Path | None = None, dataset: str = "mnist",

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from hardware import CostReport, MTJConfig, cost_report, device_masks, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
-from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split
+from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split, seeded_subset
 from spindrop.fingerprint import digest
 from spindrop.mc import MCOutput, mc_predict
 from spindrop.methods.base import HardwarePlan
@@ -33,14 +33,6 @@ def mask_seed(seed: int, set_name: str, offset: int) -> int:
     """Seed of the MC masks of one evaluation batch: the target's seed, the set's name (CRC-32)
     and the batch's offset, so two sets never share masks row by row."""
     return (seed * 1_000_003 + zlib.crc32(set_name.encode()) * 65_537 + offset) % (1 << 63)
-
-
-def seeded_subset(n_total: int, n: int | None, seed: int) -> Tensor | None:
-    """Indices of a seeded random subset of size ``n`` (None = everything, in order)."""
-    if n is None or n >= n_total:
-        return None
-    g = torch.Generator().manual_seed(seed)
-    return torch.randperm(n_total, generator=g)[:n]
 
 
 class Workbench:

@@ -19,6 +19,7 @@ from .datasets import (
     load_split,
     load_tinyimagenet32,
     register_dataset,
+    seeded_subset,
     source_key,
     tinyimagenet_overlap,
     verify_dataset,
@@ -32,7 +33,7 @@ __all__ = [
     "TensorBatchLoader", "TensorSplit", "channel_stats", "corrupt", "dataset_fingerprint", "dataset_info",
     "file_sha256",
     "list_corruptions", "list_datasets", "load_split", "load_tinyimagenet32", "normalize",
-    "ood_sets", "pad_to_rgb32", "random_crop_flip", "read_sums", "register_dataset",
+    "ood_sets", "pad_to_rgb32", "random_crop_flip", "read_sums", "register_dataset", "seeded_subset",
     "resolve_cache_dir", "resolve_data_root", "source_key", "tinyimagenet_overlap", "verify_dataset",
     "verify_file",
 ]

@@ -122,6 +122,14 @@ def source_key(name: str, split: str, root: str | Path | None = None) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def seeded_subset(n_total: int, n: int | None, seed: int) -> Tensor | None:
+    """Indices of a seeded random subset of size ``n`` (None = everything, in order)."""
+    if n is None or n >= n_total:
+        return None
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n_total, generator=g)[:n]
+
+
 def dataset_fingerprint(names: Iterable[str], root: str | Path | None = None) -> str:
     """16 hex digits identifying the files of the datasets ``names`` (every split): their lines in
     ``<root>/SHA256SUMS`` (no file is read), or their sha256 where SHA256SUMS does not list them.
