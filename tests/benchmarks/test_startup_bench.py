@@ -24,8 +24,10 @@ def test_cli_starts_close_to_importing_torch(benchmark, args):
                max_ratio=1.6, rounds=3)
 
 
+HEAVY = ("pytorch_lightning", "matplotlib", "torchmetrics", "scipy", "pandas")
+
+
 def test_importing_the_runner_does_not_import_lightning_or_matplotlib():
-    probe = ("import sys, suites.run, reports; "
-             "print(sorted(m for m in ('pytorch_lightning', 'matplotlib', 'torchmetrics', 'scipy', 'pandas') if m in sys.modules))")
+    probe = f"import sys, suites.run, reports; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]", out

@@ -74,3 +74,15 @@ def finished(store, key) -> bool:
     """Whether the store holds ``key`` as an ok cell (whatever its provenance)."""
     cell = store.get(key)
     return cell is not None and cell.status == "ok"
+
+
+def processes_under(folder: Path) -> list[int]:
+    """Pids of the processes whose command line names ``folder`` (launched units and controllers)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(folder) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids

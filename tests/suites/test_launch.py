@@ -35,7 +35,7 @@ from suites.launch import (
 from suites.lock import HOLDER_FILE, held_by, output_lock
 from suites.run import EXIT_OK, EXIT_USAGE, build_parser, launch_options, main
 
-from .runner_helpers import REPO, SMOKE
+from .runner_helpers import REPO, SMOKE, processes_under
 
 submitit = pytest.importorskip("submitit")
 HELPERS = Path(__file__).resolve().parent
@@ -48,17 +48,6 @@ def unit_path(monkeypatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HELPERS), str(REPO), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.syspath_prepend(str(HELPERS))
 
-
-def processes_under(folder: Path) -> list[int]:
-    """Pids of the processes whose command line names ``folder`` (submitit's controllers and units)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and str(folder) in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
 
 
 def test_local_runs_at_most_jobs_units_at_a_time(tmp_path, unit_path):

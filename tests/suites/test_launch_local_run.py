@@ -27,7 +27,7 @@ import pytest
 
 from suites.run import EXIT_OK
 
-from .runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cli, run_cli, summary, wait_for
+from .runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cli, processes_under, run_cli, summary, wait_for
 
 pytest.importorskip("submitit")
 
@@ -37,17 +37,6 @@ ARGS = ["--suite", *SUITES, *SMOKE, "--methods", *METHODS, "--no-report"]
 LOCAL = ["--launcher", "local", "--jobs", "2"]
 N_CELLS = len(SUITES) * len(METHODS)
 
-
-def processes_under(folder: Path) -> list[int]:
-    """Pids of the processes whose command line names ``folder`` (the units and their controllers)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and str(folder) in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
 
 
 def _checkpoints(out: Path) -> dict[str, bytes]:
