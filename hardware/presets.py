@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from spindrop.naming import UnknownNameError
+
 from .crossbar import CrossbarConfig
 from .device import MTJConfig
 
@@ -148,4 +150,4 @@ def get_preset(name: str | HardwarePreset) -> HardwarePreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise LookupError(f"unknown hardware preset '{name}'; known presets: {', '.join(list_presets())}") from None
+        raise UnknownNameError("hardware preset", name, list_presets()) from None

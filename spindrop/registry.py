@@ -14,7 +14,7 @@ import importlib
 from importlib import metadata
 
 from .methods.base import Method
-from .naming import unknown_name
+from .naming import UnknownNameError
 
 ENTRY_POINT_GROUP = "spindrop.methods"
 
@@ -26,7 +26,7 @@ class PluginError(ImportError):
     """A plugin module or entry point could not be loaded."""
 
 
-class UnknownMethodError(LookupError):
+class UnknownMethodError(UnknownNameError):
     """No method is registered under the requested name."""
 
 
@@ -89,7 +89,7 @@ def method_class(name: str) -> type[Method]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownMethodError(unknown_name("method", name, _REGISTRY)) from None
+        raise UnknownMethodError("method", name, _REGISTRY) from None
 
 
 def get_method(name: str, **params: object) -> Method:

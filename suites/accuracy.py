@@ -3,6 +3,8 @@ plus the accuracy of one deterministic pass with the masks off (sites at expecta
 its bootstrap replicates over the test images (docs/design.md "Statistics")."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from spindrop.metrics import accuracy, brier, namespaced, nll
 from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, weighted_mean
@@ -10,6 +12,9 @@ from spindrop.stats.terms import brier_terms, correct, nll_terms
 from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
+
+if TYPE_CHECKING:
+    from .workbench import Workbench
 
 
 @register_suite
@@ -19,11 +24,11 @@ class AccuracySuite(Suite):
     kind = MEASURED
     summary = "test accuracy, NLL, Brier (MC mean) and deterministic-pass accuracy"
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [fixed_table("Classification", (("Acc", "test/acc"), ("NLL", "test/nll"), ("Brier", "test/brier"),
                                                ("Det. acc", "test/det/acc")), metric_names)]
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)
         det = bench.deterministic_predictions(target)
         metrics = namespaced("test", {"acc": accuracy(out.mean, labels), "nll": nll(out.mean, labels),

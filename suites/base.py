@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from spindrop.naming import unknown_name
+from spindrop.naming import UnknownNameError
 from spindrop.report_spec import ReportTable, SuiteReport, generic_table
 from spindrop.stats import Replicates
 from spindrop.store import Target
@@ -97,5 +97,5 @@ def list_suites() -> list[str]:
 
 def get_suite(name: str) -> Suite:
     if name not in SUITES:
-        raise LookupError(unknown_name("suite", name, SUITES))
+        raise UnknownNameError("suite", name, SUITES)
     return SUITES[name]()

@@ -2,6 +2,8 @@
 bootstrap replicates over the test images (docs/design.md "Statistics")."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from spindrop.metrics import N_BINS, calibration_bins
 from spindrop.report_spec import ReportTable, fixed_table
 from spindrop.stats import Replicates, calibration_replicates
@@ -9,6 +11,9 @@ from spindrop.stats.terms import confidence, correct
 from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
+
+if TYPE_CHECKING:
+    from .workbench import Workbench
 
 
 @register_suite
@@ -18,11 +23,11 @@ class CalibrationSuite(Suite):
     kind = MEASURED
     summary = "ECE and MCE (15 bins, top-label), reliability diagram data"
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [fixed_table("Calibration (15 bins, top-label)", (("ECE", "test/cal/ECE"), ("MCE", "test/cal/MCE")),
                             metric_names)]
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)
         bins = calibration_bins(out.mean, labels)
         metrics = {"test/cal/ECE": bins.ece, "test/cal/MCE": bins.mce}

@@ -7,10 +7,15 @@ measured suites draw their masks from (docs/hardware.md §7).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from spindrop.report_spec import LOWER, ReportColumn, ReportTable, energy_parts, fixed_table
 from spindrop.store import MODELLED
 
 from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
+
+if TYPE_CHECKING:
+    from .workbench import Workbench
 
 PJ = 1e12
 
@@ -27,7 +32,7 @@ class ModulesSuite(_CostSuite):
     name = "modules"
     summary = "physical dropout modules, random draws and crossbar tiles (modelled)"
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         report = bench.cost(target)
         plan = bench.hardware_plan(target)
         metrics = {"hw/modules": report.modules, "hw/draws": report.draws,
@@ -36,7 +41,7 @@ class ModulesSuite(_CostSuite):
                    "modules": hw.modules, "draws": hw.draws} for g, hw in plan.layers]
         return SuiteResult(metrics, {"layers": layers, "shared_modules": plan.shared_modules})
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [fixed_table("Hardware: dropout modules and random draws",
                             (("Modules", "hw/modules"), ("Draws / inference", "hw/draws"),
                              ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles")), metric_names)]
@@ -47,7 +52,7 @@ class EnergySuite(_CostSuite):
     name = "energy"
     summary = "energy per image for T MC samples: crossbar, sense amps, dropout modules (modelled)"
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         report = bench.cost(target)
         e = report.energy
         parts = {"crossbar_read": e.crossbar_read, "sense_amp": e.sense_amp,
@@ -60,7 +65,7 @@ class EnergySuite(_CostSuite):
         metrics["hw/p_realised"] = report.p_realised
         return SuiteResult(metrics)
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """One table of the top-level parts (e.g. crossbar read, sense amp, dropout, total), one per
         aggregate with its components (e.g. dropout write/read/reset); the report shows each column
         in nJ or µJ, whichever suits its largest value."""

@@ -4,6 +4,7 @@ the ID test images and each OOD set resampled independently (docs/design.md "Sta
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -15,6 +16,9 @@ from spindrop.stats.bootstrap import RankedID
 from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
+
+if TYPE_CHECKING:
+    from .workbench import Workbench
 
 HIST_BINS = 30
 EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)
@@ -34,7 +38,7 @@ class OODSuite(Suite):
     kind = MEASURED
     summary = "AUROC / AUPR / FPR95 per OOD set and score, % OOD detected"
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         test, _ = bench.test_predictions(target)
         id_scores = ood_scores(test.probs)
         n_classes = test.probs.shape[-1]
@@ -66,7 +70,7 @@ class OODSuite(Suite):
     def data_sources(self, dataset: str) -> tuple[str, ...]:
         return (dataset, *ood_source_datasets(dataset))
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """One table per (score, metric) of :data:`OOD_TABLES`, one column per OOD set."""
         sets = list(dict.fromkeys(n.split("/")[1] for n in metric_names if n.startswith("ood/") and n.count("/") == 3))
         return [ReportTable(f"OOD: {OOD_TITLES[metric]} ({SCORE_TITLES[score]} score)",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardware import MTJConfig, get_preset
 from spindrop.data import seeded_subset
@@ -32,10 +32,14 @@ from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
 from spindrop.methods.base import dropout_sites
 from spindrop.metrics import accuracy, auroc, calibration_bins, nll, ood_scores
+from spindrop.report_spec import ReportTable
 from spindrop.store import MEASURED
 from spindrop.training.profiles import FaultSweep
 
 from .base import MEASURED_PROVENANCE, Suite, SuiteResult, Target, register_suite
+
+if TYPE_CHECKING:
+    from .workbench import Workbench
 
 PREFIX = "robust"
 CHIP_STRIDE = 1000  # chip seed = CHIP_STRIDE · training seed + draw index
@@ -108,11 +112,11 @@ class RobustnessSuite(Suite):
     def data_sources(self, dataset: str) -> tuple[str, ...]:
         return (dataset, *ood_source_datasets(dataset))
 
-    def report_tables(self, metric_names, bench) -> list:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """None: the report shows this suite in its own section and plots (:mod:`reports.robustness`)."""
         return []
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         plan = bench.profile.evaluation(target.dataset)
         sweep = plan.faults
         images, labels = bench.test_set(target.dataset)

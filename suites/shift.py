@@ -8,6 +8,8 @@ severities has replicates too (docs/design.md "Statistics").
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from spindrop.data import corrupt, list_corruptions
 from spindrop.metrics import N_BINS, evaluate_shift
 from spindrop.report_spec import ReportColumn, ReportTable, direction
@@ -17,6 +19,9 @@ from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
 
+if TYPE_CHECKING:
+    from .workbench import Workbench
+
 
 @register_suite
 class ShiftSuite(Suite):
@@ -25,7 +30,7 @@ class ShiftSuite(Suite):
     kind = MEASURED
     summary = "accuracy and ECE under the dataset's corruptions (MNIST-C style for digits, CIFAR-10-C style)"
 
-    def run(self, bench, target: Target) -> SuiteResult:
+    def run(self, bench: Workbench, target: Target) -> SuiteResult:
         images, labels = bench.shift_set(target.dataset)
         metrics: dict[str, float] = {}
         reps = Replicates()  # one resample of the shift images for every corruption and severity
@@ -41,7 +46,7 @@ class ShiftSuite(Suite):
                     reps.add(f"shift/{name}/{severity}/ECE", ("shift",), ece)
         return SuiteResult(metrics, replicates=reps)
 
-    def report_tables(self, metric_names, bench) -> list[ReportTable]:
+    def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """Accuracy and ECE tables: per corruption the mean over its severities, then the mean over all."""
         keys = [n.split("/") for n in metric_names if n.startswith("shift/") and n.count("/") == 3]
         corruptions = list(dict.fromkeys(k[1] for k in keys))

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..naming import UnknownNameError
 from .checksums import file_sha256, read_sums, verify_file
 from .errors import DataError
 from .root import atomic_write, resolve_cache_dir, resolve_data_root
@@ -103,7 +104,7 @@ def dataset_info(name: str) -> DatasetInfo:
     try:
         return _REGISTRY[name][0]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(list_datasets())}") from None
+        raise UnknownNameError("dataset", name, list_datasets()) from None
 
 
 def _check_split(info: DatasetInfo, split: str) -> None:

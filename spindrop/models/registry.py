@@ -12,7 +12,7 @@ from typing import cast
 
 from torch import nn
 
-from ..naming import unknown_name
+from ..naming import UnknownNameError
 
 ModelBuilder = Callable[..., nn.Sequential]
 
@@ -63,7 +63,7 @@ def list_models() -> list[str]:
 def model_info(name: str) -> RegisteredModel:
     """The registration of model ``name``; an unknown name lists the known ones."""
     if name not in MODELS:
-        raise LookupError(unknown_name("model", name, MODELS))
+        raise UnknownNameError("model", name, MODELS)
     return MODELS[name]
 
 

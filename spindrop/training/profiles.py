@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..naming import unknown_name
+from ..naming import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -173,4 +173,4 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise LookupError(unknown_name("profile", name, PROFILES)) from None
+        raise UnknownNameError("profile", name, PROFILES) from None

@@ -25,6 +25,7 @@ from spindrop.data import (
     verify_dataset,
 )
 from spindrop.data import root as root_module
+from spindrop.naming import UnknownNameError
 
 # SOURCES.md (canonical MNIST label counts)
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -47,7 +48,7 @@ def test_registry():
     assert list_datasets() == ["cifar10", "fashion_mnist", "mnist", "tinyimagenet32"]
     assert dataset_info("cifar10").shape == (3, 32, 32)
     assert dataset_info("tinyimagenet32").splits == ("test",)
-    with pytest.raises(ValueError, match="unknown dataset"):
+    with pytest.raises(UnknownNameError, match="unknown dataset"):
         dataset_info("svhn")
     with pytest.raises(ValueError, match="splits"):
         load_split("tinyimagenet32", "train")
