@@ -41,9 +41,9 @@ def render_report(out: Path, report_dir: Path | None = None, console: Console | 
     report_dir = Path(report_dir) if report_dir is not None else Path(out) / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(res)
-    plots = render_plots(res, report_dir)
+    found = comparisons(res)  # paired differences vs `reference`: forest plots, opening section, comparisons.csv
+    plots = render_plots(res, report_dir, found)
     report = report_dir / "REPORT.md"
-    found = comparisons(res)  # paired differences vs `reference`: the opening section and comparisons.csv
     atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found))
     atomic_write_text(report_dir / "comparisons.csv", pd.DataFrame([c.row() for c in found]).to_csv(index=False))
     atomic_write_text(report_dir / "results.csv", res.all_frame.to_csv(index=False))

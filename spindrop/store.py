@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spindrop.data.root import atomic_write
 from spindrop.stats import Replicates
 
 if TYPE_CHECKING:
@@ -142,15 +142,9 @@ class State(Enum):
 
 
 def atomic_write_text(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (or bytes) to ``path`` through a temp file and a rename (atomic on POSIX)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(text) if isinstance(text, bytes) else tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:  # a failed write (disk full, interrupt) leaves no temp file behind
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``text`` (or bytes) to ``path`` atomically (:func:`spindrop.data.root.atomic_write`)."""
+    data = text if isinstance(text, bytes) else text.encode()
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 class ResultStore:

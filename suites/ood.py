@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from spindrop.data.shift import ood_sets, ood_source_datasets
-from spindrop.metrics import evaluate_ood, ood_scores
+from spindrop.metrics import EPISTEMIC, evaluate_ood, ood_scores
 from spindrop.report_spec import ReportColumn, ReportTable, direction
 from spindrop.stats import Replicates, ood_replicates
 from spindrop.stats.bootstrap import RankedID
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .workbench import Workbench
 
 HIST_BINS = 30
-EPISTEMIC = "mutual_info"  # the score key of mutual information (spindrop.metrics.ood_scores)
 TPR = DETECT_QUANTILE = 0.95  # FPR at 95 % TPR, entropy above the ID 95th percentile (spindrop.metrics.evaluate_ood)
 
 SCORE_TITLES = {"entropy": "entropy", "mutual_info": "mutual information", "one_minus_msp": "1 − MSP"}

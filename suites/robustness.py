@@ -31,7 +31,7 @@ from spindrop.data import seeded_subset
 from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
 from spindrop.methods.base import dropout_sites
-from spindrop.metrics import accuracy, auroc, calibration_bins, nll, ood_scores
+from spindrop.metrics import EPISTEMIC, accuracy, auroc, calibration_bins, nll, ood_scores
 from spindrop.report_spec import ReportTable
 from spindrop.store import MEASURED
 from spindrop.training.profiles import FaultSweep
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 PREFIX = "robust"
 CHIP_STRIDE = 1000  # chip seed = CHIP_STRIDE · training seed + draw index
-EPISTEMIC = "mutual_info"
 
 
 @dataclass(frozen=True)

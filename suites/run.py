@@ -276,12 +276,12 @@ def _versions() -> dict[str, str]:
             "spindrop": spindrop.__version__}
 
 
-def execute(plan: Plan, console: Console) -> Tally:
+def execute(plan: Plan, console: Console, commit: str | None) -> Tally:
     """Run every unfinished or stale cell (keeping stale ones with ``plan.reuse_stale``) in this
-    process: the inline launcher."""
+    process: the inline launcher. ``commit`` is recorded in the cells."""
     tally = Tally()
     with make_progress(console) as progress:
-        runner = CellRunner(plan, progress, _git_commit())
+        runner = CellRunner(plan, progress, commit)
         runner.compute_all(runner.pending(tally), tally, console)
     return tally
 
@@ -329,7 +329,7 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     cache_log.addHandler(handler)
     start = time.perf_counter()
     try:
-        tally = (execute(plan, console) if launch.inline
+        tally = (execute(plan, console, commit) if launch.inline
                  else execute_units(plan, console, launch, args.plugin, run, commit))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: finished cells are kept in {store.root}; rerun to resume")

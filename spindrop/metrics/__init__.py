@@ -5,6 +5,7 @@ from .classification import accuracy, brier, nll
 from .keys import evaluate_classification, evaluate_ood, evaluate_shift, namespaced
 from .ood import aupr, auroc, fpr_at_tpr, percent_detected
 from .uncertainty import (
+                          EPISTEMIC,
                           SCORE_NAMES,
                           expected_entropy,
                           max_softmax,
@@ -15,7 +16,7 @@ from .uncertainty import (
 )
 
 __all__ = [
-    "N_BINS", "SCORE_NAMES", "CalibrationBins", "accuracy", "aupr", "auroc", "brier",
+    "EPISTEMIC", "N_BINS", "SCORE_NAMES", "CalibrationBins", "accuracy", "aupr", "auroc", "brier",
     "calibration_bins", "ece", "evaluate_classification", "evaluate_ood", "evaluate_shift",
     "expected_entropy", "fpr_at_tpr", "max_softmax", "mce", "mutual_information", "namespaced",
     "nll", "ood_scores", "percent_detected", "predictive_entropy", "predictive_mean",

@@ -11,7 +11,9 @@ from torch import Tensor
 
 _EPS = 1e-12
 
-SCORE_NAMES = ("entropy", "mutual_info", "one_minus_msp")
+EPISTEMIC = "mutual_info"
+"""The key of the epistemic score (mutual information): exactly 0, so not applicable, without dropout."""
+SCORE_NAMES = ("entropy", EPISTEMIC, "one_minus_msp")
 
 
 def _entropy(p: Tensor) -> Tensor:
@@ -47,5 +49,5 @@ def max_softmax(probs: Tensor) -> Tensor:
 def ood_scores(probs: Tensor) -> dict[str, Tensor]:
     """The three OOD scores (higher = more likely OOD) of (T, B, C) MC probabilities:
     ``entropy`` H[p̄], ``mutual_info`` I, ``one_minus_msp`` 1 − max_c p̄_c."""
-    return {"entropy": predictive_entropy(probs), "mutual_info": mutual_information(probs),
+    return {"entropy": predictive_entropy(probs), EPISTEMIC: mutual_information(probs),
             "one_minus_msp": 1.0 - max_softmax(probs)}

@@ -24,6 +24,7 @@ from filelock import FileLock
 from ..data import dataset_fingerprint, dataset_info
 from ..data.loader import SpinDataModule
 from ..fingerprint import digest
+from ..store import atomic_write_text
 from .curves import csv_logger
 from .module import BNNClassifier, build_network
 from .spec import TrainerOptions, TrainSpec, training_code_fingerprint
@@ -136,19 +137,10 @@ def _fit(spec: TrainSpec, out: Path, data_root: str | Path | None, options: Trai
     path = checkpoint_path(out, spec)
     _atomic_save({"state_dict": model.state_dict(), "spec": asdict(spec), "train_seconds": seconds,
                   "val_acc": float(trainer.callback_metrics.get("val/acc", float("nan")))}, path)
-    _atomic_write_text(path.with_suffix(".json"), json.dumps(
+    atomic_write_text(path.with_suffix(".json"), json.dumps(
         {"spec": asdict(spec), "resolved_params": spec.resolved_params(), "key": spec.key(),
          "train_seconds": seconds}, indent=2, default=str))
     return Trained(spec, model, path, False, seconds)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _quiet_known_warnings() -> None:

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-import spindrop.store
+import spindrop.data.root
 from spindrop.store import Cell, CellKey, ResultStore
 from suites.hardware_cost import ModulesSuite
 from suites.run import EXIT_FAILED, EXIT_OK, main
@@ -84,7 +84,7 @@ def test_failed_write_keeps_the_old_cell_and_leaves_no_temp_file(tmp_path, monke
     def no_space(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(spindrop.store.os, "replace", no_space)
+    monkeypatch.setattr(spindrop.data.root.os, "replace", no_space)
     with pytest.raises(OSError):
         store.put(ok_cell(metrics={"test/cal/ECE": 0.5}))
     monkeypatch.undo()
