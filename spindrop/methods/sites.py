@@ -66,17 +66,16 @@ class WordLineSite(DropoutSite):
     (C_out, k²·C_in), X the (k²·C_in, L) im2col matrix of image b and M i.i.d. keep bits, one
     per (image, word line, window). On a fully connected layer the word lines are the inputs.
 
-    Fast path (stride 1, dilation 1: every conv of the models here). Flatten each channel of
-    the padded input (width W_p); tap (i, j) of window (h, w) reads element
-    (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the windows are
-    one contiguous run of L' = H_out·W_p elements and X is a view (B, C_in, k_h, k_w, L') with
-    unit inner stride (two ``Tensor.unfold``). The W_p − W_out windows per row that wrap into
-    the next row are computed and cropped; their bits are drawn but reach no output. The float
-    mask is written by the comparison itself (:meth:`DropoutSite.keep_multiplier`) and the
-    patches are multiplied into it, so the patch tensor is materialised once; the batch is cut
-    into chunks of at most ``MAX_PATCH_ELEMENTS`` patch entries to bound memory. Measured
-    against the plain 6-D view + ``torch.where`` in docs/performance.md. Zero-padding entries
-    are 0, so their bits change nothing.
+    Fast path (stride 1, dilation 1: every conv of the models here), :class:`_WordLineMac`.
+    Flatten each channel of the padded input (width W_p); tap (i, j) of window (h, w) reads
+    element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
+    windows are one contiguous run of L' = H_out·W_p elements (two ``Tensor.unfold``). The
+    W_p − W_out windows per row that wrap into the next row are computed and cropped; their bits
+    are drawn but reach no output. The gated patches are written once, as the per-image
+    (k²·C_in, L') im2col matrices, multiplied by W image by image (a batched GEMM), and the
+    backward pass is written out (no generic ``unfold`` backward, docs/performance.md). The batch is cut
+    into chunks of at most ``MAX_PATCH_ELEMENTS`` patch entries to bound memory. Zero-padding
+    entries are 0, so their bits change nothing.
 
     Other strides take :func:`wordline_mac_reference`, the plain implementation, which is also
     the statistical reference of the fast path (tests/core/test_wordline_fast.py).
@@ -96,29 +95,71 @@ class WordLineSite(DropoutSite):
         n = h_out * wp
         # one extra zero row below: the last tap of the last (cropped) windows reads past the plane
         flat = F.pad(x, (pw, pw, ph, ph + 1)).flatten(2)
-        patches = flat.unfold(2, n + kw - 1, wp)[:, :, :kh].unfold(3, n, 1)
         weight = layer.binary_weight().flatten(1)
         step = max(1, self.MAX_PATCH_ELEMENTS // (channels * kh * kw * n))
         outs = []
         for start in range(0, batch, step):
-            chunk = patches[start:start + step]
-            mask = self._window_mask(tuple(chunk.shape), h_out, w_out, x.dtype, x.device)
-            masked = mask * chunk if torch.is_grad_enabled() else mask.mul_(chunk)
-            outs.append(weight @ masked.reshape(chunk.shape[0], -1, n))
+            chunk = flat[start:start + step]
+            mask = self._window_mask((chunk.shape[0], channels, kh, kw, n), h_out, w_out, x.dtype, x.device)
+            outs.append(_WordLineMac.apply(chunk, weight, mask, (kh, kw, wp, n)))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out.view(batch, layer.out_channels, h_out, wp)[..., :w_out]
 
     def _window_mask(self, shape: tuple[int, ...], h_out: int, w_out: int, dtype: torch.dtype,
                      device: torch.device) -> Tensor:
-        """Keep multipliers for patches of ``shape`` = (B, C_in, k_h, k_w, H_out·W_p). The ideal
-        sampler draws the wrap-around windows too (their bits reach no output); any other sampler
-        is asked for the true windows, (B, C_in, k_h, k_w, H_out, W_out), one bit per (image, word
-        line, window) as the :data:`~spindrop.methods.base.MaskSampler` protocol says, and the
-        mask is zero-padded to W_p."""
+        """Keep multipliers of ``shape`` = (B, C_in, k_h, k_w, H_out·W_p). The ideal sampler draws
+        the wrap-around windows too (their bits reach no output); any other sampler is asked for
+        the true windows, (B, C_in, k_h, k_w, H_out, W_out), one bit per (image, word line, window)
+        as the :data:`~spindrop.methods.base.MaskSampler` protocol says, and the mask is
+        zero-padded to W_p."""
         if self.sampler is ideal_keep_mask:
             return self.keep_multiplier(shape, (1, 2, 3), dtype, device)
         mask = self.keep_multiplier((*shape[:4], h_out, w_out), (1, 2, 3), dtype, device)
         return F.pad(mask, (0, shape[4] // h_out - w_out)).flatten(4)
+
+
+class _WordLineMac(torch.autograd.Function):
+    """out[b] = W · (M ⊙ X)[b] for one chunk, with X the row-flattened patches of ``flat``
+    (B, C_in, L) and M the keep multipliers, both (B, C_in, k_h, k_w, L').
+
+    Forward: the gated patches are written into ``mask`` (one pass) and multiplied by W image by
+    image, (C_out, K) × (K, L') with K = k²·C_in (``torch.bmm`` on the expanded W: ``matmul``
+    would fold the batch into a transposed copy). Backward: ∂W = Σ_b G_b·(M ⊙ X)_bᵀ and
+    ∂(M ⊙ X) = Wᵀ·G are batched GEMMs; ∂X = M ⊙ Wᵀ·G, and col2im is k² shifted slice-adds (tap
+    (i, j) reads the flat input at offset i·W_p + j). M is kept for the backward pass only when the input needs a
+    gradient; otherwise the gated patches overwrite it.
+    """
+
+    @staticmethod
+    def forward(ctx, flat: Tensor, weight: Tensor, mask: Tensor, geometry: tuple[int, int, int, int]) -> Tensor:
+        kh, kw, wp, n = geometry
+        batch = flat.shape[0]
+        patches = flat.unfold(2, n + kw - 1, wp)[:, :, :kh].unfold(3, n, 1)
+        if ctx.needs_input_grad[0]:
+            gated = torch.mul(mask, patches).view(batch, -1, n)
+            ctx.save_for_backward(weight, gated, mask)
+        else:
+            gated = mask.mul_(patches).view(batch, -1, n)
+            ctx.save_for_backward(weight, gated)
+        ctx.geometry, ctx.flat_shape = geometry, flat.shape
+        return torch.bmm(weight.expand(batch, *weight.shape), gated)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        weight, gated, *mask = ctx.saved_tensors
+        kh, kw, wp, n = ctx.geometry
+        batch, channels, _ = ctx.flat_shape
+        grad_weight = torch.bmm(grad, gated.transpose(1, 2)).sum(0) if ctx.needs_input_grad[1] else None
+        grad_flat = None
+        if ctx.needs_input_grad[0]:
+            taps = torch.bmm(weight.t().expand(batch, *weight.t().shape), grad)
+            taps = taps.view(batch, channels, kh, kw, n).mul_(mask[0])
+            grad_flat = grad.new_zeros(ctx.flat_shape)
+            for i in range(kh):
+                for j in range(kw):
+                    offset = i * wp + j
+                    grad_flat[:, :, offset:offset + n] += taps[:, :, i, j]
+        return grad_flat, grad_weight, None, None
 
 
 def wordline_mac_reference(site: DropoutSite, layer: BinaryConv2d, x: Tensor) -> Tensor:
