@@ -16,7 +16,9 @@ mean over the chips: test accuracy, ECE, NLL, and the AUROC of the main OOD set 
 :data:`spindrop.data.shift.OOD_SETS`) with the predictive entropy and the mutual information
 (null for a network without dropout sites, as in the ``ood`` suite); ``…/std`` is the sample
 standard deviation over the chips (the spread over chips), and the per-chip values are in the
-cell's extras for the report's bands. The ideal point (value 0) is measured once and stored
+cell's extras for the report's bands. Each point's mean has a 95 % bootstrap interval over the
+test and OOD images (the same resamples for every chip and point, :mod:`spindrop.stats`): replicate
+b of the mean over chips is the mean of the chips' replicates b. The ideal point (value 0) is measured once and stored
 under every axis. A network without dropout sites has no modules to fault: it is measured once
 and that value stands at every point (spread 0).
 """
@@ -26,13 +28,19 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import torch
+from torch import Tensor
+
 from hardware import MTJConfig, get_preset
 from spindrop.data import seeded_subset
 from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.mc import MCOutput
 from spindrop.methods.base import dropout_sites
-from spindrop.metrics import EPISTEMIC, accuracy, auroc, calibration_bins, nll, ood_scores
+from spindrop.metrics import EPISTEMIC, N_BINS, accuracy, auroc, calibration_bins, nll, ood_scores
 from spindrop.report_spec import ReportTable
+from spindrop.stats import Replicates, calibration_replicates, ood_replicates, weighted_mean
+from spindrop.stats.bootstrap import RankedID
+from spindrop.stats.terms import confidence, correct, nll_terms
 from spindrop.store import MEASURED
 from spindrop.training.profiles import FaultSweep
 
@@ -91,6 +99,20 @@ def point_metrics(test: MCOutput, labels, ood: MCOutput) -> dict[str, float | No
             f"ood/{EPISTEMIC}/AUROC": auroc(id_scores[EPISTEMIC], ood_s[EPISTEMIC]) if test.stochastic else None}
 
 
+def point_replicates(w_test: Tensor, w_ood: Tensor, test: MCOutput, labels: Tensor,
+                     ood: MCOutput) -> dict[str, Tensor]:
+    """Bootstrap replicates (B,) of :func:`point_metrics` on the resamples ``w_test`` (B, n) of the
+    test images and ``w_ood`` (B, m) of the OOD images (:mod:`spindrop.stats.bootstrap`)."""
+    id_scores, ood_s = ood_scores(test.probs), ood_scores(ood.probs)
+    hits = correct(test.mean, labels)
+    out = {"acc": weighted_mean(w_test, hits),
+           "ECE": calibration_replicates(w_test, confidence(test.mean), hits, N_BINS)[0],
+           "nll": weighted_mean(w_test, nll_terms(test.mean, labels))}
+    for score in ("entropy", EPISTEMIC) if test.stochastic else ("entropy",):
+        out[f"ood/{score}/AUROC"] = ood_replicates(RankedID.of(w_test, id_scores[score]), w_ood, ood_s[score])["AUROC"]
+    return out
+
+
 def _summary(values: list[float | None]) -> tuple[float | None, float | None]:
     """(mean, sample std over chips; 0 for one chip), or (None, None) if not applicable."""
     present = [v for v in values if v is not None]
@@ -126,14 +148,22 @@ class RobustnessSuite(Suite):
         ood_images = ood_sets(target.dataset, bench.data_root, n=sweep.ood_subset or plan.ood_subset, seed=0)[main_ood]
         ideal = ideal_device(get_preset(bench.preset).mtj)
         has_sites = bool(dropout_sites(bench.trained(target).model))
+        reps = Replicates()
+        sets = (f"{PREFIX}/test", f"{PREFIX}/ood/{main_ood}")
+        with reps.timed():
+            w_test, w_ood = reps.weights(sets[0], len(labels)), reps.weights(sets[1], len(ood_images))
 
-        def measure(mtj: MTJConfig | None) -> list[dict[str, float | None]]:
-            chips = range(sweep.draws if has_sites else 1)
-            return [point_metrics(bench.predict_on(target, images, f"{PREFIX}/d{d}/test", mtj,
-                                                   CHIP_STRIDE * target.seed + d), labels,
-                                  bench.predict_on(target, ood_images, f"{PREFIX}/d{d}/ood/{main_ood}", mtj,
-                                                   CHIP_STRIDE * target.seed + d))
-                    for d in chips]
+        def measure(mtj: MTJConfig | None) -> tuple[list[dict[str, float | None]], dict[str, Tensor]]:
+            runs, boot = [], []
+            for d in range(sweep.draws if has_sites else 1):
+                chip = CHIP_STRIDE * target.seed + d
+                test = bench.predict_on(target, images, f"{PREFIX}/d{d}/test", mtj, chip)
+                ood = bench.predict_on(target, ood_images, f"{PREFIX}/d{d}/ood/{main_ood}", mtj, chip)
+                runs.append(point_metrics(test, labels, ood))
+                with reps.timed():
+                    boot.append(point_replicates(w_test, w_ood, test, labels, ood))
+            # replicate b of the chip mean = mean over chips of replicate b (same resampled images)
+            return runs, {m: torch.stack([b[m] for b in boot]).mean(0) for m in boot[0]}
 
         reference = measure(None)  # the ideal device realises ideal Bernoulli masks exactly
         per_point = {(axis.name, 0.0): reference for axis in AXES}
@@ -141,14 +171,16 @@ class RobustnessSuite(Suite):
             per_point[axis.name, value] = measure(axis.device(ideal, value)) if has_sites else reference
         metrics: dict[str, float | None] = {}
         chips: dict[str, list[float | None]] = {}
-        for (axis_name, value), runs in sorted(per_point.items()):
+        for (axis_name, value), (runs, boot) in sorted(per_point.items()):
             for m in METRICS:
                 values = [r[m] for r in runs]
                 mean, std = _summary(values)
                 key = point_key(axis_name, value, m)
                 metrics[key], metrics[f"{key}/std"] = mean, std
                 chips[key] = values
+                if m in boot:
+                    reps.add(key, sets if m.startswith("ood/") else sets[:1], boot[m])
         extras = {"ood_set": main_ood, "draws": sweep.draws if has_sites else 1, "chips": chips,
                   "axes": {a.name: {"label": a.label, "values": sorted({0.0, *getattr(sweep, a.name)})} for a in AXES},
                   "images": {"test": len(labels), "ood": len(ood_images)}}
-        return SuiteResult(metrics, extras)
+        return SuiteResult(metrics, extras, reps)

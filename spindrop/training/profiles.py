@@ -152,17 +152,23 @@ PAPER = Profile(
 
 STANDARD = Profile(
     name="standard",
-    summary="conclusions on a laptop-class CPU: 3 seeds, T = 20, full test sets, 1,000 OOD images per set",
-    # Between quick and paper (issue 11). LeNet-5 ×2 reached 98.3 % on MNIST in 3 epochs (quick); 5 here.
-    # VGG-small ×1/4 reached 63.7 % on CIFAR-10 after 3 epochs at ~70 s/epoch on the 2-core CPU (issue 11);
-    # 8 epochs of the cosine schedule are chosen to pass 70 % (not yet measured: docs/design.md "Profiles").
+    summary="conclusions on a 2-core CPU in under 2 hours: MNIST and Fashion-MNIST, 3 seeds, T = 20, "
+            "full test sets, 1,000 images per OOD set",
+    # Between quick and paper (issue 11; docs/design.md "Profiles" has the measured times). LeNet-5 ×2
+    # reached 98.3 % on MNIST in 3 epochs (quick); 5 here. CIFAR-10 is not in a plain --all: 5 methods
+    # × 3 seeds of VGG-small ×1/4 do not fit the 2-hour budget on 2 cores (docs/design.md); its plan
+    # runs with --datasets cifar10.
     train={
         "mnist": TrainPlan("lenet5", 2.0, epochs=5, batch_size=128, lr=5e-3),
         "fashion_mnist": TrainPlan("lenet5", 2.0, epochs=5, batch_size=128, lr=5e-3),
         "cifar10": TrainPlan("vgg_small", 0.25, epochs=8, batch_size=128, lr=5e-3),
     },
-    eval=EvalPlan(mc_samples=20, test_subset=None, ood_subset=1000, shift_subset=1000, severities=(1, 3, 5)),
-    datasets=("mnist", "fashion_mnist", "cifar10"),
+    eval=EvalPlan(mc_samples=20, test_subset=None, ood_subset=1000, shift_subset=1000, severities=(1, 3, 5),
+                  # the largest point of each axis and one mild σ, 2 chips per training seed (6 per
+                  # method over the seeds), 1,000 + 1,000 images per evaluation
+                  faults=FaultSweep(sigma=(0.05, 0.2), stuck_drop=(0.2,), stuck_keep=(0.2,), p_drift=(0.1,), draws=2,
+                                    test_subset=1000, ood_subset=1000)),
+    datasets=("mnist", "fashion_mnist"),
     seeds=(0, 1, 2),
 )
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import math
 import re
 
+import pytest
+import torch
+
+from spindrop.mc import MCOutput
 from spindrop.training import get_profile
-from suites.robustness import AXES, METRICS, point_key, sweep_points
+from suites.robustness import AXES, METRICS, point_key, point_metrics, point_replicates, sweep_points
 from suites.run import EXIT_OK, main
 
 from .runner_helpers import SMOKE, cells, summary
@@ -35,6 +39,10 @@ def test_robustness_cells_sweep_every_axis_with_spread(tmp_path, in_process, cap
                 assert value >= 0
             else:
                 assert 0 <= value <= (math.inf if "/nll" in name else 1)
+        for name, value in metrics.items():  # every point mean has a bootstrap interval over images
+            if value is not None and not name.endswith("/std"):
+                ci = cell["intervals"][name]
+                assert ci["ci_low"] <= ci["ci_high"] and ci["n"] >= 1
     det, spatial = by_method["deterministic"]["metrics"], by_method["spatial"]["metrics"]
     # no modules to fault: the deterministic network's numbers are the same at every point
     assert len({det[point_key(a, v, "acc")] for a, v in points}) == 1
@@ -69,3 +77,19 @@ def test_a_non_ideal_preset_draws_the_measured_masks_from_the_device(tmp_path, i
     assert varied["energy"]["metrics"]["hw/energy/dropout_pJ"] != ideal["energy"]["metrics"]["hw/energy/dropout_pJ"]
     report = (tmp_path / "report" / "REPORT.md").read_text()
     assert "evaluated with MC masks drawn by the preset's device model" in report
+
+
+@pytest.mark.parametrize("stochastic", [True, False])
+def test_point_replicates_on_the_unresampled_images_are_the_point_metrics(stochastic):
+    """A resample that takes every image once (weights 1) must reproduce :func:`point_metrics`."""
+    g = torch.Generator().manual_seed(0)
+    test = MCOutput(torch.softmax(3 * torch.randn(4, 300, 10, generator=g), -1), stochastic)
+    ood = MCOutput(torch.softmax(torch.randn(4, 200, 10, generator=g), -1), stochastic)
+    labels = torch.randint(0, 10, (300,), generator=g)
+    boot = point_replicates(torch.ones(2, 300), torch.ones(2, 200), test, labels, ood)
+    for name, value in point_metrics(test, labels, ood).items():
+        if value is None:
+            assert name not in boot
+        else:
+            expect = torch.full((2,), value, dtype=torch.float64)
+            assert torch.allclose(boot[name].double(), expect, atol=1e-5), name
