@@ -135,6 +135,7 @@ class Results:
         ok = self.frame[self.frame["status"] == "ok"]
         self._frames = dict(tuple(ok.groupby(["suite", "dataset", "model"])))
         self._pivots: dict[tuple[str, str, str], pd.DataFrame] = {}
+        self._stats: dict[tuple[str, str, str, tuple[str, ...]], dict[str, Stat]] = {}
         self._store = ResultStore(self.out)
         self._replicates: dict[str, Replicates | None] = {}
 
@@ -195,7 +196,14 @@ class Results:
     def stats(self, suite: str, dataset: str, model: str, metrics: Sequence[str]) -> dict[str, Stat]:
         """label → :class:`Stat` over seeds of one quantity: per seed the mean of those of
         ``metrics`` it has (e.g. one corruption's severities), then mean ± std over the seeds.
-        Every label of :meth:`labels` is present (``n`` = 0 where nothing was measured)."""
+        Every label of :meth:`labels` is present (``n`` = 0 where nothing was measured). Computed
+        once per arguments (the report's sections and figures ask for the same quantities)."""
+        key = (suite, dataset, model, tuple(metrics))
+        if key not in self._stats:
+            self._stats[key] = self._compute_stats(suite, dataset, model, metrics)
+        return dict(self._stats[key])
+
+    def _compute_stats(self, suite: str, dataset: str, model: str, metrics: Sequence[str]) -> dict[str, Stat]:
         pivot = self._pivot(suite, dataset, model)
         present = [m for m in metrics if m in pivot.columns]
         values: dict[str, list[float]] = {}

@@ -74,7 +74,14 @@ def _fmt_rate(value: float, holds: bool) -> str:
 
 
 def _percent(stat: Stat) -> str:
-    return "—" if stat.n == 0 or math.isnan(stat.mean) else f"{100 * stat.mean:.1f}"
+    """``mean [low, high]`` in % (the 95 % interval of :meth:`Results.stats`: t over training seeds,
+    or the one seed's bootstrap over images); '—' when nothing was measured."""
+    if stat.n == 0 or math.isnan(stat.mean):
+        return "—"
+    text = f"{100 * stat.mean:.1f}"
+    if stat.low is not None and stat.high is not None:
+        text += f" [{100 * stat.low:.1f}, {100 * stat.high:.1f}]"
+    return text
 
 
 def robustness_lines(res: Results) -> list[str]:
@@ -84,7 +91,8 @@ def robustness_lines(res: Results) -> list[str]:
         return []
     intro = ("Networks trained with ideal masks, evaluated with MC masks drawn by the MTJ device model of the "
              "run's preset with one non-ideality at a time (docs/hardware.md \"Fault and variation models\"); "
-             "mean over seeded chips per point (bands in the plots: min–max over chips). **Tolerated fault rate**: "
+             "mean over seeded chips per point, with its 95 % interval (t over training seeds; with one seed, "
+             "bootstrap over the images); bands in the plots: min–max over chips. **Tolerated fault rate**: "
              f"the largest swept rate at which accuracy stays within {ACC_POINTS:g} point and the entropy OOD AUROC "
              f"within {AUROC_POINTS:g} points of the fault-free value at that and every smaller swept rate "
              "(≥: holds at every swept rate; p drift: |δ|, both signs must hold).")

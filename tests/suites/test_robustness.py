@@ -58,6 +58,9 @@ def test_robustness_cells_sweep_every_axis_with_spread(tmp_path, in_process, cap
     assert "robustness_mnist_lenet5.png" in report and (tmp_path / "report" / "robustness_mnist_lenet5.png").exists()
     table = report[report.index("| Method | σ of Δ, I_c0 | stuck-at-drop"):].split("\n\n")[0]
     assert table.count("\n| deterministic | ≥ ") == 1  # nothing to fault: tolerates every swept rate
+    sigma = report[report.index("**σ of Δ, I_c0: accuracy % / entropy OOD AUROC %"):].split("\n\n")[1]
+    row = next(line for line in sigma.splitlines() if line.startswith("| spatial |"))
+    assert re.fullmatch(r"\| spatial (\| [0-9.]+ \[[0-9.]+, [0-9.]+\] / [0-9.]+ \[[0-9.]+, [0-9.]+\] )+\|", row), row
 
 
 def test_a_non_ideal_preset_draws_the_measured_masks_from_the_device(tmp_path, in_process, capsys):
