@@ -24,7 +24,9 @@ class _SignSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx: BackwardCFunction, x: Tensor) -> Tensor:
         ctx.save_for_backward(x)
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        # 2·[x ≥ 0] − 1 from a bool → float conversion: 2–5× faster than torch.where on the CPU
+        # (docs/performance.md); NaN ↦ −1 as with where
+        return (x >= 0).to(x.dtype).mul_(2).sub_(1)
 
     @staticmethod
     def backward(ctx: BackwardCFunction, grad: Tensor) -> Tensor:
