@@ -36,7 +36,8 @@ CONVENTIONS = """\
 - Values are the mean ± sample standard deviation (ddof = 1) over seeds; the std is left out with one
   seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better.
 - **Intervals** (measured numbers, in brackets) are 95 %: with several seeds the Student-t interval over
-  seeds; with one seed the percentile bootstrap over the test (and OOD) images, 1,000 resamples. Every
+  seeds, truncated to the metric's range (0–100 % for rates, ≥ 0 for NLL); with one seed the percentile
+  bootstrap over the test (and OOD) images, 1,000 resamples. Every
   cell's own bootstrap interval (`ci_low`, `ci_high`, `n` images) is in `results.csv`.
 - **Paired differences** Δ between two methods use the same resamples of the same test images for both
   and pair their networks by training seed (replicate: seeds drawn with replacement, then the shared

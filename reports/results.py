@@ -36,6 +36,17 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": 
 DATASET_ORDER = tuple(DATASET_NAMES)
 
 
+UNBOUNDED = frozenset({"nll"})
+"""Last components of measured metric names with no upper bound; ``brier`` is at most 2 and every
+other measured metric (accuracy, ECE/MCE, AUROC, AUPR, FPR, share detected) is a fraction."""
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a measured metric can take: every one is ≥ 0; see :data:`UNBOUNDED`."""
+    last = metric.rsplit("/", 1)[-1]
+    return 0.0, math.inf if last in UNBOUNDED else 2.0 if last == "brier" else 1.0
+
+
 def dataset_name(dataset: str) -> str:
     """Display name of a dataset (CIFAR-10 is the JPEG copy of the shared data folder)."""
     return DATASET_NAMES.get(dataset, dataset)
@@ -220,8 +231,11 @@ class Results:
                        metrics: Sequence[str]) -> Stat:
         """``stat`` with its 95 % interval: t over seeds (n ≥ 2), else the one seed's bootstrap."""
         if stat.n >= 2:
+            # a t-interval over few seeds can pass the metric's range (an AUROC above 100 %):
+            # truncated to it, as the report's Conventions say
             _, _, low, high = t_interval(self._seed_values(suite, dataset, model, label, metrics))
-            return Stat(stat.mean, stat.std, stat.n, low, high)
+            floor, ceiling = (max(bounds) for bounds in zip(*(metric_range(m) for m in metrics)))
+            return Stat(stat.mean, stat.std, stat.n, max(low, floor), min(high, ceiling))
         if stat.n == 1:
             cell = next(c for c in self._select(suite, dataset, model) if self.label(c.key) == label
                         and self._seed_value(c, metrics) is not None)

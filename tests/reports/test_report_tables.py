@@ -85,6 +85,7 @@ def test_mean_and_std_over_seeds(tables, cells):
     acc = _values(cells, "accuracy", "mnist", "spatial", "test/acc")
     assert len(acc) == 2
     _, _, low, high = t_interval(acc)
+    low, high = max(low, 0.0), min(high, 1.0)  # truncated to the range of a rate
     expected = (f"{statistics.fmean(acc) * 100:.2f} ± {statistics.stdev(acc) * 100:.2f} "
                 f"[{low * 100:.2f}, {high * 100:.2f}]")
     assert _table(tables, "Classification", "mnist").entry("spatial", "Acc %").text == expected
@@ -99,6 +100,7 @@ def test_shift_averages_severities_then_seeds(tables, cells):
         assert len(blur) == 3
         per_seed.append(sum(blur) / 3)
     _, _, low, high = t_interval(per_seed)
+    low, high = max(low, 0.0), min(high, 1.0)
     expected = (f"{statistics.fmean(per_seed) * 100:.2f} ± {statistics.stdev(per_seed) * 100:.2f} "
                 f"[{low * 100:.2f}, {high * 100:.2f}]")
     assert _table(tables, "Shift: accuracy", "cifar10").entry("scale", "blur").text == expected

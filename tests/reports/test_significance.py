@@ -99,3 +99,27 @@ def test_a_cell_without_interval_fields_loads(tmp_path):
     (cell,) = store.cells()
     assert cell.intervals == {} and cell.replicates is None and store.replicates(cell) is None
     assert np.isnan(store.frame()["ci_low"]).all()
+
+
+def _seed_cells(out, metric: str, values: list[float]) -> Results:
+    store = ResultStore(out)
+    for seed, value in enumerate(values):
+        key = CellKey(dataset="mnist", model="lenet5", width=1.0, method="spatial", params=(), seed=seed,
+                      suite="accuracy", profile="quick", mc_samples=10)
+        store.put(Cell(key, "ok", {metric: value}, {metric: MEASURED}))
+    return Results.load(out, "mc_dropout")
+
+
+@pytest.mark.parametrize(("metric", "values", "floor", "ceiling"), [
+    ("test/acc", [0.20, 0.99, 0.999], 0.0, 1.0),     # a rate: [0, 1]
+    ("test/nll", [0.01, 0.02, 2.0], 0.0, None),       # NLL: ≥ 0, no upper bound
+])
+def test_a_t_interval_over_few_seeds_is_truncated_to_the_metric_range(tmp_path, metric, values, floor, ceiling):
+    stat = _seed_cells(tmp_path, metric, values).stats("accuracy", "mnist", "lenet5", [metric])["spatial"]
+    mean, std = np.mean(values), np.std(values, ddof=1)
+    half = 4.302652729911275 * std / np.sqrt(3)  # t_{0.975, 2}
+    assert mean - half < floor and stat.low == floor  # the raw interval passes 0
+    if ceiling is None:
+        assert stat.high == pytest.approx(mean + half)
+    else:
+        assert mean + half > ceiling and stat.high == ceiling
