@@ -5,6 +5,8 @@ x_b ⊙ m with m ∈ {0, 1} (or {0, 1/(1−p)} with rescaling), so a dropped inp
 """
 from __future__ import annotations
 
+from typing import Any  # autograd's ctx: it carries this function's own attributes (geometry, flat_shape)
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -131,7 +133,7 @@ class _WordLineMac(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, flat: Tensor, weight: Tensor, mask: Tensor, geometry: tuple[int, int, int, int]) -> Tensor:
+    def forward(ctx: Any, flat: Tensor, weight: Tensor, mask: Tensor, geometry: tuple[int, int, int, int]) -> Tensor:
         kh, kw, wp, n = geometry
         batch = flat.shape[0]
         patches = flat.unfold(2, n + kw - 1, wp)[:, :, :kh].unfold(3, n, 1)
@@ -145,7 +147,7 @@ class _WordLineMac(torch.autograd.Function):
         return torch.bmm(weight.expand(batch, *weight.shape), gated)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
         weight, gated, *mask = ctx.saved_tensors
         kh, kw, wp, n = ctx.geometry
         batch, channels, _ = ctx.flat_shape
