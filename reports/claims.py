@@ -16,8 +16,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-import torch
-
 from hardware.compare import (
     ENERGY_QUANTITIES,
     LABEL,
@@ -30,6 +28,7 @@ from hardware.compare import (
 )
 from hardware.presets import DEFAULT
 from spindrop import build_model
+from spindrop.geometry import traced_once
 
 from .results import Results
 from .tables import energy_unit
@@ -154,14 +153,14 @@ CANDIDATE_T, CANDIDATE_P = 20, 0.2  # T and p of the candidates (the paper profi
 @functools.lru_cache(maxsize=1)
 def reference_candidates() -> tuple[Candidate, ...]:
     """:func:`hardware.compare.claim_candidates` of every reference model (width 1, T = 20,
-    p = 0.2, default preset); modelled, computed once per process. The models are built on the
-    ``meta`` device: the cost model needs their layer shapes only, and tracing them there
-    computes no convolution (7× faster than on the CPU, docs/performance.md)."""
+    p = 0.2, default preset); modelled, computed once per process. Each model's layer shapes are
+    traced once (:func:`spindrop.geometry.traced_once`) instead of at every candidate, 20 forward
+    passes of full-size networks (docs/performance.md)."""
     found: list[Candidate] = []
-    for name, shape in REFERENCE_MODELS:
-        with torch.device("meta"):
-            model = build_model(name, shape, 10, 1.0)
-        found += claim_candidates(model, shape, T=CANDIDATE_T, preset=DEFAULT, model_name=name, p=CANDIDATE_P)
+    with traced_once():
+        for name, shape in REFERENCE_MODELS:
+            found += claim_candidates(build_model(name, shape, 10, 1.0), shape, T=CANDIDATE_T, preset=DEFAULT,
+                                      model_name=name, p=CANDIDATE_P)
     return tuple(found)
 
 

@@ -28,8 +28,12 @@ figure size × :data:`DPI`.
 """
 from __future__ import annotations
 
+import functools
 import math
+import multiprocessing
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -470,19 +474,84 @@ FIGURES = (("reliability", "Reliability diagrams", reliability),
 
 
 FOREST_TITLE = "Paired differences vs the reference (forest plot)"
+ROBUSTNESS_TITLE = next(title for kind, title, _ in FIGURES if kind == "robustness")
 
 
-def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None) -> list[Plot]:
-    """Write every figure that has data into ``report_dir``; returns them in report order.
-    ``found``: the paired comparisons of the forest plots (default :func:`reports.findings.comparisons`)."""
+def _jobs() -> int:
+    """Worker processes for the figures: the CPUs this process may use, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+_PENDING: list[Callable[[], Path | None]] = []
+"""The figures of the current :class:`PlotJob`, inherited by its forked workers."""
+
+
+def _draw(index: int) -> Path | None:
+    return _PENDING[index]()
+
+
+class PlotJob:
+    """Figures being drawn: in forked worker processes when the platform can fork and more than one
+    CPU is available (the figures are independent and matplotlib draws on one core), else at once
+    in this process. :meth:`result` waits for them. Drawing is about 70 % of a report's rendering on
+    the quick store, so the report's other work runs meanwhile (docs/performance.md)."""
+
+    def __init__(self, tasks: list[tuple[str, str, str, Callable[[], Path | None]]], jobs: int) -> None:
+        """``tasks``: (dataset, model, title, draw) per figure; ``draw()`` writes it and returns its
+        path, or None when it has no data."""
+        self._meta = [(dataset, model, title) for dataset, model, title, _ in tasks]
+        self._pool = self._async = None
+        self._paths: list[Path | None] | None = None
+        if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _PENDING[:] = [draw for *_, draw in tasks]
+            self._pool = multiprocessing.get_context("fork").Pool(min(jobs, len(tasks)))
+            self._async = self._pool.map_async(_draw, range(len(tasks)), chunksize=1)
+        else:
+            self._paths = [draw() for *_, draw in tasks]
+
+    def result(self) -> list[Plot]:
+        if self._paths is None:
+            assert self._pool is not None and self._async is not None
+            try:
+                self._paths = self._async.get()
+            finally:
+                self._pool.close()
+                self._pool.join()
+                _PENDING.clear()
+        order = {kind: i for i, kind in enumerate(REPORT_ORDER)}
+        plots = [Plot(dataset, model, title, path) for (dataset, model, title), path in zip(self._meta, self._paths)
+                 if path is not None]
+        targets = list(dict.fromkeys((p.dataset, p.model) for p in plots))
+        return sorted(plots, key=lambda p: (targets.index((p.dataset, p.model)), order[p.title]))
+
+
+REPORT_ORDER = (*(title for _, title, _ in FIGURES), FOREST_TITLE)
+"""Order of a target's figures in the report (whatever order they were drawn in)."""
+
+
+def start_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None,
+                jobs: int | None = None) -> PlotJob:
+    """Start drawing every figure that has data into ``report_dir``. ``found``: the paired
+    comparisons of the forest plots (default :func:`reports.findings.comparisons`); ``jobs``: worker
+    processes (default: the usable CPUs, at most 4; 1 draws in this process)."""
     found = comparisons(res) if found is None else found
-    plots = []
+    tasks: list[tuple[str, str, str, Callable[[], Path | None]]] = []
     for dataset, model in res.targets():
         for kind, title, draw in FIGURES:
-            path = draw(res, dataset, model, report_dir / _filename(kind, dataset, model))
-            if path is not None:
-                plots.append(Plot(dataset, model, title, path))
-        path = forest(res, found, dataset, model, report_dir / _filename("forest", dataset, model))
-        if path is not None:
-            plots.append(Plot(dataset, model, FOREST_TITLE, path))
-    return plots
+            tasks.append((dataset, model, title,
+                          functools.partial(draw, res, dataset, model, report_dir / _filename(kind, dataset, model))))
+        tasks.append((dataset, model, FOREST_TITLE, functools.partial(
+            forest, res, found, dataset, model, report_dir / _filename("forest", dataset, model))))
+    tasks.sort(key=lambda t: t[2] != ROBUSTNESS_TITLE)  # first: they take longest
+    return PlotJob(tasks, _jobs() if jobs is None else jobs)
+
+
+def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None,
+                 jobs: int | None = None) -> list[Plot]:
+    """Write every figure that has data into ``report_dir``; returns them in report order
+    (:func:`start_plots`, then :meth:`PlotJob.result`)."""
+    return start_plots(res, report_dir, found, jobs).result()

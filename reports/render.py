@@ -17,11 +17,11 @@ from rich.console import Console
 
 from spindrop.store import atomic_write_text
 
-from .claims import paper_claims
+from .claims import paper_claims, reference_candidates
 from .console import make_console
 from .findings import comparisons
 from .markdown import report_markdown
-from .plots import render_plots
+from .plots import start_plots
 from .results import ReportError, Results
 from .tables import build_tables, to_rich
 
@@ -42,7 +42,9 @@ def render_report(out: Path, report_dir: Path | None = None, console: Console | 
     report_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(res)
     found = comparisons(res)  # paired differences vs `reference`: forest plots, opening section, comparisons.csv
-    plots = render_plots(res, report_dir, found)
+    drawing = start_plots(res, report_dir, found)  # in worker processes where it can
+    reference_candidates()  # the report's slowest part besides the figures: computed meanwhile
+    plots = drawing.result()
     report = report_dir / "REPORT.md"
     atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found))
     atomic_write_text(report_dir / "comparisons.csv", pd.DataFrame([c.row() for c in found]).to_csv(index=False))
