@@ -496,9 +496,9 @@ def _draw(index: int) -> Path | None:
 
 class PlotJob:
     """Figures being drawn: in forked worker processes when the platform can fork and more than one
-    CPU is available (the figures are independent and matplotlib draws on one core), else at once
-    in this process. :meth:`result` waits for them. Drawing is about 70 % of a report's rendering on
-    the quick store, so the report's other work runs meanwhile (docs/performance.md)."""
+    CPU is available (the figures are independent, and matplotlib draws on one core: drawing was
+    about 70 % of rendering the quick store's report, docs/performance.md), else at once in this
+    process. :meth:`result` waits for them and returns them in report order."""
 
     def __init__(self, tasks: list[tuple[str, str, str, Callable[[], Path | None]]], jobs: int) -> None:
         """``tasks``: (dataset, model, title, draw) per figure; ``draw()`` writes it and returns its
@@ -533,11 +533,11 @@ REPORT_ORDER = (*(title for _, title, _ in FIGURES), FOREST_TITLE)
 """Order of a target's figures in the report (whatever order they were drawn in)."""
 
 
-def start_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None,
-                jobs: int | None = None) -> PlotJob:
-    """Start drawing every figure that has data into ``report_dir``. ``found``: the paired
-    comparisons of the forest plots (default :func:`reports.findings.comparisons`); ``jobs``: worker
-    processes (default: the usable CPUs, at most 4; 1 draws in this process)."""
+def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None,
+                 jobs: int | None = None) -> list[Plot]:
+    """Write every figure that has data into ``report_dir``; returns them in report order.
+    ``found``: the paired comparisons of the forest plots (default :func:`reports.findings.comparisons`);
+    ``jobs``: worker processes (default: the usable CPUs, at most 4; 1 draws in this process)."""
     found = comparisons(res) if found is None else found
     tasks: list[tuple[str, str, str, Callable[[], Path | None]]] = []
     for dataset, model in res.targets():
@@ -547,11 +547,4 @@ def start_plots(res: Results, report_dir: Path, found: list[Comparison] | None =
         tasks.append((dataset, model, FOREST_TITLE, functools.partial(
             forest, res, found, dataset, model, report_dir / _filename("forest", dataset, model))))
     tasks.sort(key=lambda t: t[2] != ROBUSTNESS_TITLE)  # first: they take longest
-    return PlotJob(tasks, _jobs() if jobs is None else jobs)
-
-
-def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None = None,
-                 jobs: int | None = None) -> list[Plot]:
-    """Write every figure that has data into ``report_dir``; returns them in report order
-    (:func:`start_plots`, then :meth:`PlotJob.result`)."""
-    return start_plots(res, report_dir, found, jobs).result()
+    return PlotJob(tasks, _jobs() if jobs is None else jobs).result()

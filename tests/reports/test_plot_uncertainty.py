@@ -118,3 +118,14 @@ def test_curve_band_is_the_t_interval_over_seeds():
         lo, hi = scipy_stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
         assert (low[e], high[e]) == pytest.approx((lo, hi), rel=1e-12)
     assert curve_band(logs[:1], "val/acc") is None  # one seed: no band
+
+
+def test_figures_drawn_by_worker_processes_equal_those_drawn_here(res, found, tmp_path):
+    """The forked workers write the same figures, byte for byte, listed in the same report order."""
+    here = render_plots(res, tmp_path / "here", found, jobs=1)
+    workers = render_plots(res, tmp_path / "workers", found, jobs=2)
+    assert [(p.dataset, p.model, p.title, p.path.name) for p in here] == \
+           [(p.dataset, p.model, p.title, p.path.name) for p in workers]
+    assert len(here) > 2 and all(a.path.read_bytes() == b.path.read_bytes() for a, b in zip(here, workers))
+    titles = [p.title for p in here if (p.dataset, p.model) == (here[0].dataset, here[0].model)]
+    assert titles[0] == "Reliability diagrams" and titles[-1].startswith("Paired differences")  # report order
