@@ -95,7 +95,9 @@ def robustness_lines(res: Results) -> list[str]:
              "bootstrap over the images); bands in the plots: min–max over chips. **Tolerated fault rate**: "
              f"the largest swept rate at which accuracy stays within {ACC_POINTS:g} point and the entropy OOD AUROC "
              f"within {AUROC_POINTS:g} points of the fault-free value at that and every smaller swept rate "
-             "(≥: holds at every swept rate; p drift: |δ|, both signs must hold).")
+             "(≥: holds at every swept rate; p drift: |δ|, both signs must hold). A tolerated rate is a swept "
+             "setting picked by that rule on the means, not an estimate, so it has no interval; the means it "
+             "compares are in the tables below with theirs.")
     lines = ["## Robustness to dropout-module non-idealities (measured)", "", intro, ""]
     for dataset, model in targets:
         extras = [e for seeds in res.extras(SUITE, dataset, model).values() for _, e in seeds]
