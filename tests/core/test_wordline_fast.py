@@ -107,3 +107,33 @@ def test_fast_path_gradient_matches_reference_given_the_same_mask():
     layer.weight.grad = None
     (wordline_mac_reference(site, layer, x) ** 2).sum().backward()
     assert torch.allclose(g_fast, x.grad, atol=1e-3) and torch.allclose(gw_fast, layer.weight.grad, atol=1e-3)
+
+
+def _replayed_sampler(seed: int):
+    """A sampler that draws the same keep bits for the same shape every call (so both paths,
+    which ask for the true windows (B, C_in, k_h, k_w, H_out, W_out), get one identical mask)."""
+    def sample(shape, module_dims, p, device):
+        return torch.rand(shape, generator=torch.Generator().manual_seed(seed)) >= p
+    return sample
+
+
+@pytest.mark.parametrize(("k", "pad"), [(3, 1), (5, 2), (3, 0)])
+def test_fast_path_output_and_gradients_equal_the_reference_under_the_same_mask(k, pad):
+    """Training with p = 0.3: given one mask, the hand-written backward (batched GEMMs, slice-add
+    col2im) must give the reference's output, input gradient and weight gradient."""
+    layer = _layer(3, 4, k, pad, seed=3)
+    site = WordLineSite(DropoutConfig(p=P))
+    site.train()
+    site.sampler = _replayed_sampler(7)
+    x = torch.randn(3, 3, 7, 6, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    g = torch.randn_like(wordline_mac_reference(site, layer, x))
+    results = []
+    for path in (site, lambda layer, x: wordline_mac_reference(site, layer, x)):
+        x.grad, layer.weight.grad = None, None
+        y = path(layer, x)
+        (y * g).sum().backward()
+        results.append((y.detach(), x.grad.clone(), layer.weight.grad.clone()))
+    (y_fast, gx_fast, gw_fast), (y_ref, gx_ref, gw_ref) = results
+    assert (y_ref != layer.mac(x.detach())).any()  # the mask drops something
+    assert torch.allclose(y_fast, y_ref, atol=1e-5)
+    assert torch.allclose(gx_fast, gx_ref, atol=1e-5) and torch.allclose(gw_fast, gw_ref, atol=1e-5)
