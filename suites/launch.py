@@ -263,7 +263,7 @@ def run_units(executor: Any, fn: Callable, units: Sequence, backend: Backend, op
                 if n:
                     batch, queue = queue[:n], queue[n:]
                     slots, free = free[:n], free[n:]
-                    running += zip(batch, _submit(executor, fn, batch, slots, backend, options), slots)
+                    _submit(executor, fn, batch, slots, backend, options, running)
                 ended = [entry for entry in running if entry[1].done()]
                 for entry in ended:
                     running.remove(entry)
@@ -277,16 +277,17 @@ def run_units(executor: Any, fn: Callable, units: Sequence, backend: Backend, op
 
 
 def _submit(executor: Any, fn: Callable, units: Sequence, slots: Sequence[int], backend: Backend,
-            options: LaunchOptions) -> list:
+            options: LaunchOptions, running: list[tuple[Any, Any, int]]) -> None:
+    """Submit ``units`` and add (unit, job, slot) to ``running`` as each job starts, so that an
+    interrupt between two submissions still finds every started job there to cancel."""
     if not backend.throttle_here:
-        with executor.batch():  # one job array
+        with executor.batch():  # one job array: its jobs start together when the batch closes
             jobs = [executor.submit(fn, unit) for unit in units]
-        return jobs
-    jobs = []
+        running.extend(zip(units, jobs, slots))
+        return
     for unit, slot in zip(units, slots):
         executor.update_parameters(**backend.slot_parameters(options, slot))
-        jobs.append(executor.submit(fn, unit))
-    return jobs
+        running.append((unit, executor.submit(fn, unit), slot))
 
 
 def _cancel(jobs: Sequence, settle_s: float) -> None:

@@ -164,7 +164,9 @@ def test_slurm_submits_one_throttled_array_with_the_options_asked_for(tmp_path, 
     options = launch_options(args)
     backend = BACKENDS["slurm"]
     folder = tmp_path / "launch"
-    jobs = _submit(backend.build(submitit, options, folder), os.getenv, ["HOME"] * 5, range(5), backend, options)
+    running: list = []
+    _submit(backend.build(submitit, options, folder), os.getenv, ["HOME"] * 5, range(5), backend, options, running)
+    jobs = [job for _, job, _ in running]
     script = (tmp_path / "sbatch.txt").read_text().splitlines()
     for flag in ("--job-name=spindrop-bench", "--partition=gpu", "--account=lab", "--time=90", "--cpus-per-task=4",
                  "--gpus-per-node=1", "--mem=16384M", "--array=0-4%3", "--qos=high", "--constraint=a100"):
@@ -246,3 +248,4 @@ def test_two_processes_asking_for_one_network_train_it_once(tmp_path, data_root,
         caller.join()
     assert sorted(got) == ["loaded", "trained"]
     assert written == [spec.key()]
+
