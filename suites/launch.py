@@ -235,15 +235,23 @@ def _stop_when_orphaned(out: Path, run: str) -> None:
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the block (so that the units get cancelled)."""
+    """SIGTERM raises KeyboardInterrupt in the block (so that the units get cancelled), and so does
+    SIGINT even where it was inherited as ignored (a run started in the background by a script or
+    under ``nohup``): a child inherits an ignored SIGINT, and submitit cancels a local unit by sending
+    its controller SIGINT, so controllers started while it is ignored could never be cancelled."""
     def interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_units(executor: Any, fn: Callable, units: Sequence, backend: Backend, options: LaunchOptions,

@@ -76,9 +76,15 @@ def test_local_slots_get_their_own_gpus(tmp_path, unit_path):
     assert seen[-1] == ""
 
 
-@pytest.mark.parametrize("how", ["sigterm", "ctrl_c"])
+@pytest.mark.parametrize("how", ["sigterm", "ctrl_c", "sigterm, started with SIGINT ignored"])
 def test_killing_the_parent_cancels_its_units(tmp_path, unit_path, how):
+    """Also when the run inherited SIGINT as ignored (started in the background by a script, or
+    under nohup): submitit cancels a unit with SIGINT, which its controller must not inherit ignored.
+    (The autouse fixture ``_keep_sigint_handler`` restores the SIGINT handler afterwards.)"""
     from launch_helpers import timed_sleep
+
+    if how.endswith("ignored"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     options = LaunchOptions("local", jobs=2)
     executor = LOCAL.build(submitit, options, tmp_path)
@@ -89,7 +95,7 @@ def test_killing_the_parent_cancels_its_units(tmp_path, unit_path, how):
     def interrupt() -> None:
         while len(submitted) < 2 or len(processes_under(tmp_path)) < 4:  # 2 controllers + 2 units
             time.sleep(0.05)
-        if how == "sigterm":
+        if how.startswith("sigterm"):
             os.kill(os.getpid(), signal.SIGTERM)
         else:
             _thread.interrupt_main()
@@ -107,6 +113,8 @@ def test_killing_the_parent_cancels_its_units(tmp_path, unit_path, how):
     assert all(job.done() for job in submitted)
     assert time.monotonic() - start < 60  # cancelled, not waited for
     assert signal.getsignal(signal.SIGTERM) is handler  # the runner's handler is gone again
+    if how.endswith("ignored"):
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # and SIGINT is ignored again
 
 
 def test_a_failed_unit_is_one_line_with_its_exception_and_log(tmp_path, unit_path):
