@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,13 @@ REPORT_GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
 SMOKE = ["--profile", "smoke", "--datasets", "mnist"]
 
 SUMMARY = re.compile(r"(\d+) cells computed, (\d+) already finished, (\d+) failed")
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a run that a test interrupts with SIGINT: SIGINT handled by default in the
+    child even when the test session inherited it ignored (pytest started in the background by a
+    script, where a real user's Ctrl+C would not reach the run either)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cli(args: list[str]) -> list[str]:

@@ -16,7 +16,19 @@ import suites.workbench
 from spindrop.training.module import BNNClassifier
 from suites.run import EXIT_INTERRUPTED, EXIT_OK, main
 
-from .runner_helpers import REPO, SMOKE, cell_bytes, cell_files, cells, cli, run_cli, summary, tree, wait_for
+from .runner_helpers import (
+    REPO,
+    SMOKE,
+    cell_bytes,
+    cell_files,
+    cells,
+    cli,
+    run_cli,
+    sigint_as_in_a_terminal,
+    summary,
+    tree,
+    wait_for,
+)
 
 SUITES = ("accuracy", "calibration", "modules")
 METHODS = ("deterministic", "spatial", "spindrop")
@@ -140,7 +152,8 @@ def test_sigint_exits_130_and_keeps_finished_cells(tmp_path, cli_env):
     training steps), where Lightning turns Ctrl+C into sys.exit(1). Wherever it lands, the exit
     status must be 130."""
     proc = subprocess.Popen(cli([*INTERRUPT_ARGS, "--out", str(tmp_path)]), cwd=REPO, env=cli_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal)
     try:
         first = wait_for(lambda: cell_files(tmp_path), proc, timeout=180)
         assert proc.poll() is None, "the run ended before SIGINT could be sent"
