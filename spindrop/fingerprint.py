@@ -6,11 +6,11 @@ silently reused (docs/design.md "Provenance and staleness").
 
 **Code.** A source file's digest is the sha256 of its abstract syntax tree with docstrings removed
 (``ast.dump`` without line numbers): comments, docstrings, blank lines and formatting do not
-change it; any change to what the code does does. A *code fingerprint* combines the digests of
-a set of files. :func:`code_fingerprint` splits the packages into a shared core and per-plugin
-files: the module that defines a registered method (e.g. ``spindrop/methods/scale.py`` or a
-plugin's file) counts only for that method's results, so editing one method's file makes only
-its results stale.
+change it; any change to what the code does does. A C kernel's digest is the sha256 of its text.
+A *code fingerprint* combines the digests of a set of files. :func:`code_fingerprint` splits the
+packages into a shared core and per-plugin files: the module that defines a registered method
+(e.g. ``spindrop/methods/scale.py`` or a plugin's file) counts only for that method's results, so
+editing one method's file makes only its results stale.
 
 **Data.** A data file's digest is its line in ``<root>/SHA256SUMS`` (the file is verified against
 it when it is read), or its sha256 where SHA256SUMS does not list it.
@@ -25,6 +25,8 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+from .kernels import backends
 
 
 def digest(*parts: object) -> str:
@@ -46,6 +48,8 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 @lru_cache(maxsize=1024)
 def _source_digest(path: str, size: int, mtime_ns: int) -> str:
     text = Path(path).read_text(encoding="utf-8")
+    if not path.endswith(".py"):  # a C kernel: its text is its fingerprint
+        return hashlib.sha256(text.encode()).hexdigest()
     try:
         normal = ast.dump(_strip_docstrings(ast.parse(text)), include_attributes=False)
     except SyntaxError:  # not Python we can parse: the raw text is its own fingerprint
@@ -54,19 +58,25 @@ def _source_digest(path: str, size: int, mtime_ns: int) -> str:
 
 
 def source_digest(path: str | Path) -> str:
-    """sha256 of a Python file's docstring-free syntax tree (memoised by size and mtime)."""
+    """sha256 of a Python file's docstring-free syntax tree, or of a C file's text (memoised by
+    size and mtime)."""
     st = Path(path).stat()
     return _source_digest(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
 
+SOURCE_PATTERNS = ("*.py", "*.c")
+"""Source files of a package: its Python modules and its C kernels (:mod:`spindrop.kernels`)."""
+
+
 def package_files(package: str) -> list[Path]:
-    """The ``.py`` files of an importable package (sorted), or [] if it is not importable."""
+    """The source files (:data:`SOURCE_PATTERNS`) of an importable package (sorted), or [] if it
+    is not importable."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return []
     files: list[Path] = []
     for location in spec.submodule_search_locations:
-        files += [p.resolve() for p in Path(location).rglob("*.py")]
+        files += [p.resolve() for pattern in SOURCE_PATTERNS for p in Path(location).rglob(pattern)]
     return sorted(set(files))
 
 
@@ -103,9 +113,11 @@ def code_fingerprint(packages: Iterable[str], owners: Iterable[type], plugin_cla
     ``exclude``: modules of pure data such as profiles and presets, whose *values* are keyed
     separately) and on the files that define its ``owners`` (its method, its suite). So editing
     the file of method A changes the fingerprint of A's results and of no other method's.
+    Which implementation each compiled kernel's caller uses here (:func:`spindrop.kernels.backends`)
+    is part of it too.
     """
     packages = tuple(packages)
     skipped = {module_file(c) for c in plugin_classes} | {Path(p).resolve() for p in exclude}
     core = [f for pkg in packages for f in package_files(pkg) if f not in skipped]
     own = {module_file(c) for c in owners}
-    return files_fingerprint([*core, *own], _package_roots(packages))
+    return digest(files_fingerprint([*core, *own], _package_roots(packages)), backends())

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from ..binary import BinaryConv2d, BinaryLayer
 from ..geometry import reads_map
-from .base import DropoutConfig, DropoutSite, ideal_keep_mask
+from ..kernels import wordline as wordline_kernel
+from .base import DropoutConfig, DropoutSite, ideal_keep_mask, keep_threshold
 
 
 class ElementwiseSite(DropoutSite):
@@ -68,8 +69,12 @@ class WordLineSite(DropoutSite):
     (C_out, k²·C_in), X the (k²·C_in, L) im2col matrix of image b and M i.i.d. keep bits, one
     per (image, word line, window). On a fully connected layer the word lines are the inputs.
 
-    Fast path (stride 1, dilation 1: every conv of the models here), :class:`_WordLineMac`.
-    Flatten each channel of the padded input (width W_p); tap (i, j) of window (h, w) reads
+    Compiled path (stride 1, dilation 1: every conv of the models here; fp32 on the CPU, ideal
+    sampler): :func:`spindrop.kernels.wordline.wordline_conv` draws the bits, gates the patches and
+    multiplies them tile by tile, so the expanded patch matrix never reaches memory.
+
+    Torch fast path (the same convolutions elsewhere: the GPU, a device model's sampler, or no C
+    compiler), :class:`_WordLineMac`. Flatten each channel of the padded input (width W_p); tap (i, j) of window (h, w) reads
     element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
     windows are one contiguous run of L' = H_out·W_p elements (two ``Tensor.unfold``). The
     W_p − W_out windows per row that wrap into the next row are computed and cropped; their bits
@@ -80,7 +85,8 @@ class WordLineSite(DropoutSite):
     entries are 0, so their bits change nothing.
 
     Other strides take :func:`wordline_mac_reference`, the plain implementation, which is also
-    the statistical reference of the fast path (tests/core/test_wordline_fast.py).
+    the reference of both fast paths (tests/core/test_wordline_fast.py,
+    tests/core/test_wordline_kernel.py).
     """
 
     MAX_PATCH_ELEMENTS = 1 << 24  # 64 MiB of fp32 patches per chunk
@@ -91,6 +97,10 @@ class WordLineSite(DropoutSite):
         if tuple(layer.stride) != (1, 1) or tuple(layer.dilation) != (1, 1) or layer.groups != 1:
             return wordline_mac_reference(self, layer, x)
         (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
+        if self.sampler is ideal_keep_mask and wordline_kernel.supports(x):
+            scale = 1.0 / (1.0 - self.config.p) if self.config.rescale else 1.0
+            return wordline_kernel.wordline_conv(x, layer.binary_weight().flatten(1), (kh, kw), (ph, pw),
+                                                 keep_threshold(self.config.p), scale)
         batch, channels, height, width = x.shape
         wp = width + 2 * pw
         h_out, w_out = height + 2 * ph - kh + 1, wp - kw + 1

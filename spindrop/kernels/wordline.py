@@ -1,0 +1,113 @@
+"""SpinDrop's word-line-gated convolution as one compiled kernel (``wordline.c``).
+
+y[b, :, l] = W · (M ⊙ X)[b, :, l] for a stride-1 convolution, X the (k²·C_in, L) im2col matrix
+of image b and M one keep bit per (image, word line, window), as in
+:class:`spindrop.methods.sites.WordLineSite`. The kernel draws the bits, gates the patches and
+multiplies them by W tile by tile (64 windows), so the k²-times expanded patch matrix is never
+written to memory; the backward pass regenerates the same bits from the seed.
+
+Bits: byte n of a SplitMix64 stream (Steele, Lea & Flood, OOPSLA 2014) seeded per call from
+torch's generator (so ``torch.manual_seed`` and ``mc_predict(seed=…)`` reproduce them); keep iff
+the byte ≥ round(p·2^8), i.e. p is realised to 2^-8 exactly as by
+:func:`spindrop.methods.base.ideal_keep_mask`. :func:`keep_mask` writes the bits of a call, so the
+reference implementation can be run on the same mask (tests/core/test_wordline_kernel.py).
+"""
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+from typing import Any  # autograd's ctx
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .build import load
+
+_SOURCE = Path(__file__).with_name("wordline.c")
+_I, _U, _F, _P, _INT = ctypes.c_int64, ctypes.c_uint64, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+_GEOMETRY = [_I] * 7  # B, C, Hp, Wp, kh, kw, O
+_DRAW = [_U, _INT, _F]  # seed, threshold, keep multiplier
+
+
+def _library() -> ctypes.CDLL | None:
+    lib = load(_SOURCE)
+    if lib is not None and not getattr(lib, "typed", False):
+        lib.wl_forward.argtypes = [_P, _P, _P, *_GEOMETRY, *_DRAW, _INT]
+        lib.wl_backward.argtypes = [_P, _P, _P, _P, _P, *_GEOMETRY, *_DRAW, _INT]
+        lib.wl_keep_mask.argtypes = [_P, *_GEOMETRY[:6], *_DRAW]
+        lib.typed = True
+    return lib
+
+
+def available() -> bool:
+    """Whether the compiled kernel can be used (built here, and not turned off)."""
+    return _library() is not None
+
+
+def supports(x: Tensor) -> bool:
+    """Whether the kernel can take the input ``x``: fp32 on the CPU, and the kernel available."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and available()
+
+
+def draw_seed() -> int:
+    """A 63-bit seed from torch's default CPU generator."""
+    return int(torch.empty((), dtype=torch.int64).random_())
+
+
+def _geometry(padded: Tensor, weight: Tensor, kernel: tuple[int, int]) -> list[int]:
+    batch, channels, hp, wp = padded.shape
+    return [batch, channels, hp, wp, kernel[0], kernel[1], weight.shape[0]]
+
+
+class WordLineConv(torch.autograd.Function):
+    """``out = WordLineConv.apply(padded, weight, kernel, threshold, scale, seed)``: ``padded`` the
+    zero-padded input (B, C_in, H_p, W_p), ``weight`` (C_out, k²·C_in); out (B, C_out, H_out, W_out)."""
+
+    @staticmethod
+    def forward(ctx: Any, padded: Tensor, weight: Tensor, kernel: tuple[int, int], threshold: int,
+                scale: float, seed: int) -> Tensor:
+        padded, weight = padded.contiguous(), weight.contiguous()
+        batch, _, hp, wp = padded.shape
+        h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
+        out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
+        _library().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
+                              *_geometry(padded, weight, kernel), seed, threshold, scale,
+                              torch.get_num_threads())
+        ctx.save_for_backward(padded, weight)
+        ctx.draw = (kernel, threshold, scale, seed)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
+        padded, weight = ctx.saved_tensors
+        kernel, threshold, scale, seed = ctx.draw
+        grad_in = torch.zeros_like(padded) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+        _library().wl_backward(padded.data_ptr(), weight.data_ptr(), grad.contiguous().data_ptr(),
+                               None if grad_in is None else grad_in.data_ptr(),
+                               None if grad_weight is None else grad_weight.data_ptr(),
+                               *_geometry(padded, weight, kernel), seed, threshold, scale,
+                               torch.get_num_threads())
+        return grad_in, grad_weight, None, None, None, None
+
+
+def wordline_conv(x: Tensor, weight: Tensor, kernel: tuple[int, int], padding: tuple[int, int],
+                  threshold: int, scale: float, seed: int | None = None) -> Tensor:
+    """SpinDrop's gated convolution of ``x`` (B, C_in, H, W) with ``weight`` (C_out, k²·C_in):
+    stride 1, zero ``padding``; a fresh seed from torch's generator unless one is given."""
+    padded = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    return WordLineConv.apply(padded, weight, kernel, threshold, scale,
+                              draw_seed() if seed is None else seed)
+
+
+def keep_mask(shape: tuple[int, int, int, int], kernel: tuple[int, int], padding: tuple[int, int],
+              threshold: int, scale: float, seed: int) -> Tensor:
+    """The keep multipliers :func:`wordline_conv` uses for inputs of ``shape`` with ``seed``:
+    (B, C_in, k_h, k_w, H_out, W_out), the layout of the reference implementation's mask."""
+    batch, channels, height, width = shape
+    hp, wp = height + 2 * padding[0], width + 2 * padding[1]
+    h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
+    out = torch.empty(batch, channels, kernel[0], kernel[1], h_out, w_out)
+    _library().wl_keep_mask(out.data_ptr(), batch, channels, hp, wp, *kernel, seed, threshold, scale)
+    return out
