@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import tempfile
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..data.root import resolve_cache_dir
@@ -68,7 +68,7 @@ def _build(source: Path, target: Path) -> None:
             os.unlink(tmp)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(source: Path) -> ctypes.CDLL | None:
     """The compiled library of ``source`` (built on first use), or None where it cannot be built
     or ``SPINDROP_KERNELS=torch``."""

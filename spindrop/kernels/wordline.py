@@ -15,8 +15,9 @@ reference implementation can be run on the same mask (tests/core/test_wordline_k
 from __future__ import annotations
 
 import ctypes
+from functools import cache
 from pathlib import Path
-from typing import Any  # autograd's ctx
+from typing import Any  # autograd's ctx; ctypes argument types
 
 import torch
 import torch.nn.functional as F
@@ -26,17 +27,24 @@ from .build import load
 
 _SOURCE = Path(__file__).with_name("wordline.c")
 _I, _U, _F, _P, _INT = ctypes.c_int64, ctypes.c_uint64, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
-_GEOMETRY = [_I] * 7  # B, C, Hp, Wp, kh, kw, O
-_DRAW = [_U, _INT, _F]  # seed, threshold, keep multiplier
+_GEOMETRY: list[type[Any]] = [_I] * 7  # B, C, Hp, Wp, kh, kw, O
+_DRAW: list[type[Any]] = [_U, _INT, _F]  # seed, threshold, keep multiplier
 
 
+@cache
 def _library() -> ctypes.CDLL | None:
     lib = load(_SOURCE)
-    if lib is not None and not getattr(lib, "typed", False):
+    if lib is not None:
         lib.wl_forward.argtypes = [_P, _P, _P, *_GEOMETRY, *_DRAW, _INT]
         lib.wl_backward.argtypes = [_P, _P, _P, _P, _P, *_GEOMETRY, *_DRAW, _INT]
         lib.wl_keep_mask.argtypes = [_P, *_GEOMETRY[:6], *_DRAW]
-        lib.typed = True
+    return lib
+
+
+def _kernel() -> ctypes.CDLL:
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the compiled SpinDrop kernel is not available here: check kernels.wordline.supports first")
     return lib
 
 
@@ -71,7 +79,7 @@ class WordLineConv(torch.autograd.Function):
         batch, _, hp, wp = padded.shape
         h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
         out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
-        _library().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
+        _kernel().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
                               *_geometry(padded, weight, kernel), seed, threshold, scale,
                               torch.get_num_threads())
         ctx.save_for_backward(padded, weight)
@@ -82,9 +90,10 @@ class WordLineConv(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
         padded, weight = ctx.saved_tensors
         kernel, threshold, scale, seed = ctx.draw
+        grad = grad.contiguous()  # held: a temporary's memory could be reused before the call
         grad_in = torch.zeros_like(padded) if ctx.needs_input_grad[0] else None
         grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
-        _library().wl_backward(padded.data_ptr(), weight.data_ptr(), grad.contiguous().data_ptr(),
+        _kernel().wl_backward(padded.data_ptr(), weight.data_ptr(), grad.data_ptr(),
                                None if grad_in is None else grad_in.data_ptr(),
                                None if grad_weight is None else grad_weight.data_ptr(),
                                *_geometry(padded, weight, kernel), seed, threshold, scale,
@@ -109,5 +118,5 @@ def keep_mask(shape: tuple[int, int, int, int], kernel: tuple[int, int], padding
     hp, wp = height + 2 * padding[0], width + 2 * padding[1]
     h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
     out = torch.empty(batch, channels, kernel[0], kernel[1], h_out, w_out)
-    _library().wl_keep_mask(out.data_ptr(), batch, channels, hp, wp, *kernel, seed, threshold, scale)
+    _kernel().wl_keep_mask(out.data_ptr(), batch, channels, hp, wp, *kernel, seed, threshold, scale)
     return out

@@ -74,8 +74,8 @@ class WordLineSite(DropoutSite):
     multiplies them tile by tile, so the expanded patch matrix never reaches memory.
 
     Torch fast path (the same convolutions elsewhere: the GPU, a device model's sampler, or no C
-    compiler), :class:`_WordLineMac`. Flatten each channel of the padded input (width W_p); tap (i, j) of window (h, w) reads
-    element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
+    compiler), :class:`_WordLineMac`. Flatten each channel of the padded input (width W_p); tap
+    (i, j) of window (h, w) reads element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
     windows are one contiguous run of L' = H_out·W_p elements (two ``Tensor.unfold``). The
     W_p − W_out windows per row that wrap into the next row are computed and cropped; their bits
     are drawn but reach no output. The gated patches are written once, as the per-image

@@ -1,6 +1,7 @@
-"""SpinDrop's fast conv path (row-flattened windows, float mask written by the comparison)
-against its plain reference (:func:`spindrop.methods.sites.wordline_mac_reference`) and
-against the exact moments of the gated MAC.
+"""SpinDrop's two fast conv paths, the compiled kernel (spindrop/kernels/wordline.c) and the torch
+path (row-flattened windows, float mask written by the comparison), against their plain reference
+(:func:`spindrop.methods.sites.wordline_mac_reference`) and against the exact moments of the
+gated MAC.
 
 With all-ones weights and inputs, output y at a window counts the kept word lines that read the
 input: y ~ Binomial(n_in, 1 − p_q), n_in = taps inside the image, p_q = round(p·2^8)/2^8 (the
@@ -16,12 +17,24 @@ import torch
 import torch.nn.functional as F
 
 from spindrop.binary import BinaryConv2d
+from spindrop.kernels import wordline as wordline_kernel
 from spindrop.methods.base import MASK_LEVELS, DropoutConfig
 from spindrop.methods.sites import WordLineSite, wordline_mac_reference
 
 P = 0.3
 P_Q = round(P * MASK_LEVELS) / MASK_LEVELS
 N = 4000  # images (independent passes)
+
+
+@pytest.fixture(params=["kernel", "torch"])
+def fast_path(request, monkeypatch):
+    """Which fast path ``WordLineSite`` takes: the compiled kernel, or the torch path (the kernel
+    reported unavailable, as on a machine without a C compiler)."""
+    if request.param == "kernel" and not wordline_kernel.available():
+        pytest.skip("no C compiler: the kernel is not built here")
+    if request.param == "torch":
+        monkeypatch.setattr(wordline_kernel, "supports", lambda x: False)
+    return request.param
 
 
 def _layer(c_in: int, c_out: int, k: int, pad: int, ones: bool = False, seed: int = 0) -> BinaryConv2d:
@@ -34,7 +47,7 @@ def _layer(c_in: int, c_out: int, k: int, pad: int, ones: bool = False, seed: in
 
 
 @pytest.mark.parametrize("k,pad,hw", [(3, 1, 9), (5, 0, 10), (5, 2, 7), (1, 0, 4), (3, 0, 3)])
-def test_fast_path_without_drops_is_the_convolution(k, pad, hw):
+def test_fast_path_without_drops_is_the_convolution(k, pad, hw, fast_path):
     layer = _layer(3, 5, k, pad, seed=k + pad)
     site = WordLineSite(DropoutConfig(p=0.0))
     site.mc = True
@@ -53,7 +66,7 @@ def _taps_inside(hw: int, k: int, pad: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("path", ["fast", "reference"])
-def test_gated_mac_mean_variance_and_fresh_bits_per_window(path):
+def test_gated_mac_mean_variance_and_fresh_bits_per_window(path, fast_path):
     c, k, pad, hw = 2, 3, 1, 6
     layer = _layer(c, 1, k, pad, ones=True)
     site = WordLineSite(DropoutConfig(p=P))
@@ -77,7 +90,7 @@ def test_gated_mac_mean_variance_and_fresh_bits_per_window(path):
     assert abs(corr) < 4 / math.sqrt(N), corr
 
 
-def test_fast_and_reference_agree_on_a_random_layer():
+def test_fast_and_reference_agree_on_a_random_layer(fast_path):
     """Mean and variance of every output of a random ±1 layer (fast vs reference, 4 sigma on the
     difference of means; variances within 4 sigma of each other)."""
     layer = _layer(4, 3, 3, 1, seed=5)
@@ -95,7 +108,7 @@ def test_fast_and_reference_agree_on_a_random_layer():
     assert ((ratio - 1).abs() < 4 * math.sqrt(4 / N) + 0.02).all(), ratio
 
 
-def test_fast_path_gradient_matches_reference_given_the_same_mask():
+def test_fast_path_gradient_matches_reference_given_the_same_mask(fast_path):
     """Training: with p = 0 both paths are the convolution, so their gradients must agree."""
     layer = _layer(3, 4, 3, 1, seed=2)
     site = WordLineSite(DropoutConfig(p=0.0))

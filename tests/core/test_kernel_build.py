@@ -1,0 +1,79 @@
+"""Building, caching and loading the compiled kernels (spindrop/kernels/build.py), and their place
+in the code fingerprint."""
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import pytest
+
+from spindrop import fingerprint, kernels
+from spindrop.kernels import build, wordline
+
+SOURCE = "int answer(void) { return %d; }\n"
+
+
+@pytest.fixture
+def source(tmp_path, monkeypatch):
+    """A one-function C source, built into a cache of its own."""
+    monkeypatch.setenv("SPINDROP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SPINDROP_KERNELS", raising=False)
+    path = tmp_path / "answer.c"
+    path.write_text(SOURCE % 42)
+    build.load.cache_clear()
+    yield path
+    build.load.cache_clear()
+
+
+def _answer(lib: ctypes.CDLL | None) -> int:
+    assert lib is not None
+    return lib.answer()
+
+
+def _built(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.so"))
+
+
+def test_builds_once_and_reuses_the_cached_library(source, tmp_path):
+    assert _answer(build.load(source)) == 42
+    [library] = _built(tmp_path / "cache")
+    stamp = library.stat().st_mtime_ns
+    build.load.cache_clear()
+    assert _answer(build.load(source)) == 42
+    assert _built(tmp_path / "cache") == [library] and library.stat().st_mtime_ns == stamp
+
+
+def test_an_edited_source_is_built_anew(source, tmp_path):
+    assert _answer(build.load(source)) == 42
+    source.write_text(SOURCE % 7)
+    build.load.cache_clear()
+    assert _answer(build.load(source)) == 7
+    assert len(_built(tmp_path / "cache")) == 2
+
+
+def test_a_corrupt_cached_library_is_a_miss(source, tmp_path):
+    library = tmp_path / "cache" / "kernels" / build.build_key(source) / "answer.so"
+    library.parent.mkdir(parents=True)
+    library.write_bytes(b"not a shared library")  # e.g. a disk error: the build itself renames into place
+    assert _answer(build.load(source)) == 42
+
+
+def test_without_a_compiler_it_warns_once_and_gives_none(source, monkeypatch):
+    monkeypatch.setenv("CC", "false")
+    with pytest.warns(RuntimeWarning, match="pure-torch path"):
+        assert build.load(source) is None
+    assert build.load(source) is None  # memoised: no second warning, no second build
+
+
+def test_spindrop_kernels_torch_turns_them_off(source, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPINDROP_KERNELS", "torch")
+    assert build.load(source) is None
+    assert not (tmp_path / "cache").exists()
+
+
+def test_c_sources_and_the_backend_are_part_of_the_code_fingerprint(monkeypatch):
+    assert Path(wordline.__file__).with_name("wordline.c") in fingerprint.package_files("spindrop")
+    before = fingerprint.code_fingerprint(["spindrop"], [], [])
+    other = kernels.backends()["wordline"] != "compiled"
+    monkeypatch.setattr(wordline, "available", lambda: other)
+    assert fingerprint.code_fingerprint(["spindrop"], [], []) != before
