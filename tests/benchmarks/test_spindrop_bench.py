@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 import spindrop
 from spindrop.binary import BinaryConv2d, clip_latent_weights
+from spindrop.kernels import wordline as wordline_kernel
 from spindrop.methods.base import DropoutConfig
 from spindrop.methods.sites import WordLineSite, wordline_mac_reference
 
@@ -14,7 +15,14 @@ from .conftest import full_size, ratio_gate
 from .test_mc_bench import NETWORKS, _ours, _sizes
 
 
-def test_fast_wordline_site_faster_than_reference(benchmark):
+@pytest.mark.parametrize("path", ["kernel", "torch"])
+def test_fast_wordline_site_faster_than_reference(benchmark, path, monkeypatch):
+    """The compiled kernel, and the torch path (taken on the GPU, with a device model's sampler or
+    without a C compiler), against the plain reference on one VGG-small ×1/8 conv layer."""
+    if path == "kernel" and not wordline_kernel.available():
+        pytest.skip("no C compiler: the kernel is not built here")
+    if path == "torch":
+        monkeypatch.setattr(wordline_kernel, "supports", lambda x: False)
     torch.manual_seed(0)
     layer = BinaryConv2d(16, 16, 3, padding=1)
     site = WordLineSite(DropoutConfig(p=0.2))
