@@ -29,31 +29,27 @@ def full_size(benchmark) -> bool:
     return not benchmark.disabled
 
 
-def _min_time(fn: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def ratio_gate(benchmark, candidate: Callable[[], object],
                baseline: Callable[[], object] | dict[str, Callable[[], object]], max_ratio: float,
                rounds: int = 5) -> None:
-    """Time ``candidate`` with pytest-benchmark and the baseline(s) in the same process (min over
-    ``rounds`` after one warm-up); with several named baselines the fastest counts. Assert
-    min(candidate)/min(baseline) <= ``max_ratio`` and record both times and the ratio."""
+    """Time ``candidate`` with pytest-benchmark and the baseline(s) in the same process, one round
+    of every baseline before each round of the candidate (interleaved, so a change of the
+    machine's load during the gate affects both alike), min over ``rounds`` after one warm-up
+    round; with several named baselines the fastest counts. Assert min(candidate)/min(baseline)
+    <= ``max_ratio`` and record both times and the ratio."""
     baselines = baseline if isinstance(baseline, dict) else {"baseline": baseline}
-    benchmark.pedantic(candidate, rounds=rounds, iterations=1, warmup_rounds=1)
-    if benchmark.disabled:
-        for fn in baselines.values():
+    samples: dict[str, list[float]] = {name: [] for name in baselines}
+
+    def baseline_round() -> None:
+        for name, fn in baselines.items():
+            start = time.perf_counter()
             fn()
+            samples[name].append(time.perf_counter() - start)
+
+    benchmark.pedantic(candidate, setup=baseline_round, rounds=rounds, iterations=1, warmup_rounds=1)
+    if benchmark.disabled:
         pytest.skip("benchmarks disabled: ratio gate not checked (run `make bench`)")
-    times = {}
-    for name, fn in baselines.items():
-        fn()
-        times[name] = _min_time(fn, rounds)
+    times = {name: min(s[1:]) for name, s in samples.items()}  # s[0]: the warm-up round
     best = min(times, key=times.get)
     ours = benchmark.stats.stats.min
     ratio = ours / times[best]

@@ -63,4 +63,4 @@ def _bare(loader: DataLoader):
 
 def test_lightning_epoch_within_1_15x_bare_loop(benchmark):
     loader = _data(*((2048, 128) if full_size(benchmark) else (64, 32)))
-    ratio_gate(benchmark, _lightning(loader), _bare(loader), max_ratio=1.15, rounds=3)
+    ratio_gate(benchmark, _lightning(loader), _bare(loader), max_ratio=1.15, rounds=10)
