@@ -111,13 +111,18 @@ class DeviceMaskSampler:
                 self._p[key] = cpu.to(device=device, dtype=dtype)
         return self._p[key]
 
-    def __call__(self, shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
-                 device: torch.device) -> Tensor:
+    def module_thresholds(self, module_shape: tuple[int, ...], p: float, device: torch.device) -> Tensor:
+        """round(p_i·2^8) of the modules of ``module_shape`` for the site's ``p`` (``p_target`` when
+        set): keep = U ≥ threshold with U uniform on 8 bits, 2^8 for a module stuck at drop. A
+        caller that draws U itself (SpinDrop's compiled kernel) realises the same modules."""
         target = float(p if self.p_target is None else self.p_target)
         self.targets.add(target)
+        return self._cached_p(tuple(int(n) for n in module_shape), target, torch.device(device), torch.int32)
+
+    def __call__(self, shape: tuple[int, ...], module_dims: tuple[int, ...], p: float,
+                 device: torch.device) -> Tensor:
         dims = sorted(int(d) % len(shape) for d in module_dims) if shape else []
-        module_shape = tuple(shape[d] for d in dims)
-        threshold = self._cached_p(module_shape, target, torch.device(device), torch.int32)
+        threshold = self.module_thresholds(tuple(shape[d] for d in dims), p, device)
         view = [shape[d] if d in dims else 1 for d in range(len(shape))]
         # As ideal_keep_mask: U uniform on 8 bits, keep = U ≥ round(p_i·2^8), so p_i is quantised
         # to 2^-8; p_i = 1 (stuck-at-drop) gives threshold 2^8 > every U: always dropped.

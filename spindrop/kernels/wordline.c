@@ -9,7 +9,8 @@
  * Keep bits (one per image, word line and window): entry n = (b*K + k)*L + l reads byte n of a
  * SplitMix64 stream (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
  * OOPSLA 2014): word q = mix64(seed + (q + 1)*GOLDEN), byte n = (word n/8 >> 8*(n mod 8)) & 255.
- * Kept iff byte >= t, so P(drop) = t/2^8; a kept entry is multiplied by `scale`.  The bits are a
+ * Kept iff byte >= t[k], so P(drop) = t[k]/2^8 for word line k (t[k] = 2^8: always dropped, a
+ * module stuck at drop); a kept entry is multiplied by `scale`.  The bits are a
  * function of (seed, n), so the backward pass regenerates them instead of storing them.
  */
 #include <stdint.h>
@@ -37,12 +38,12 @@ static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 typedef struct {
     int64_t B, C, Hp, Wp, kh, kw, O, Ho, Wo, K, L;
     uint64_t seed;
-    int t;
+    const int32_t *t; /* per word line */
     float scale;
 } Geom;
 
 static Geom geom(int64_t B, int64_t C, int64_t Hp, int64_t Wp, int64_t kh, int64_t kw, int64_t O,
-                 uint64_t seed, int t, float scale) {
+                 uint64_t seed, const int32_t *t, float scale) {
     Geom g = {B, C, Hp, Wp, kh, kw, O, Hp - kh + 1, Wp - kw + 1, C * kh * kw, 0, seed, t, scale};
     g.L = g.Ho * g.Wo;
     return g;
@@ -84,15 +85,15 @@ static void segments(const Geom *g, int64_t l0, int len, Segments *s) {
 }
 
 /* Gated patches of a tile: z[k][p] = m[k][p] * x[b, c, oh + i, ow + j] with m = scale where the
- * keep byte u[k][p] >= t and 0 elsewhere; z is zero for p >= len. The multipliers are written to
+ * keep byte u[k][p] >= t[k] and 0 elsewhere; z is zero for p >= len. The multipliers are written to
  * `m` when it is not NULL. */
 static void gated_tile(const Geom *g, const float *xb, const uint8_t *u, int len, const Segments *s,
                        float *z, float *m) {
     float row[LB];
-    const int t = g->t;
     const float scale = g->scale;
     for (int64_t k = 0; k < g->K; k++) {
         const int64_t c = k / (g->kh * g->kw), i = (k / g->kw) % g->kh, j = k % g->kw;
+        const int t = g->t[k];
         float *mk = m ? m + k * LB : row;
         float *zk = z + k * LB;
         const uint8_t *uk = u + k * LB;
@@ -111,8 +112,8 @@ static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 /* y (B, O, L) = per image and tile, W (O x K) times the gated patches (K x LB). wt is W
  * transposed and zero-padded to (K, round_up(O, RB)). */
 void wl_forward(const float *x, const float *w, float *y, int64_t B, int64_t C, int64_t Hp,
-                int64_t Wp, int64_t kh, int64_t kw, int64_t O, uint64_t seed, int t, float scale,
-                int threads) {
+                int64_t Wp, int64_t kh, int64_t kw, int64_t O, uint64_t seed, const int32_t *t,
+                float scale, int threads) {
     const Geom g = geom(B, C, Hp, Wp, kh, kw, O, seed, t, scale);
     const int64_t Op = round_up(O, RB), tiles = (g.L + LB - 1) / LB;
     float *wt = calloc((size_t)(g.K * Op), sizeof(float));
@@ -157,7 +158,7 @@ void wl_forward(const float *x, const float *w, float *y, int64_t B, int64_t C, 
  * Images are split between threads (their tiles overlap in gx); gw is reduced at the end. */
 void wl_backward(const float *x, const float *w, const float *gy, float *gx, float *gw, int64_t B,
                  int64_t C, int64_t Hp, int64_t Wp, int64_t kh, int64_t kw, int64_t O, uint64_t seed,
-                 int t, float scale, int threads) {
+                 const int32_t *t, float scale, int threads) {
     const Geom g = geom(B, C, Hp, Wp, kh, kw, O, seed, t, scale);
     const int64_t Ov = round_up(O, VL), Kr = round_up(g.K, RB), tiles = (g.L + LB - 1) / LB;
     float *wp = calloc((size_t)(O * Kr), sizeof(float)); /* W zero-padded to (O, Kr) */
@@ -244,7 +245,7 @@ void wl_backward(const float *x, const float *w, const float *gy, float *gx, flo
 
 /* The keep multipliers wl_forward uses, (B, K, L): the reference implementation's mask. */
 void wl_keep_mask(float *m, int64_t B, int64_t C, int64_t Hp, int64_t Wp, int64_t kh, int64_t kw,
-                  uint64_t seed, int t, float scale) {
+                  uint64_t seed, const int32_t *t, float scale) {
     const Geom g = geom(B, C, Hp, Wp, kh, kw, 1, seed, t, scale);
     const int64_t tiles = (g.L + LB - 1) / LB;
     uint8_t *u = malloc((size_t)(g.K * LB));
@@ -254,7 +255,7 @@ void wl_keep_mask(float *m, int64_t B, int64_t C, int64_t Hp, int64_t Wp, int64_
             tile_bytes(&g, b, tile, u);
             for (int64_t k = 0; k < g.K; k++)
                 for (int64_t p = 0; p < len; p++)
-                    m[(b * g.K + k) * g.L + l0 + p] = u[k * LB + p] >= t ? scale : 0.0f;
+                    m[(b * g.K + k) * g.L + l0 + p] = u[k * LB + p] >= t[k] ? scale : 0.0f;
         }
     free(u);
 }

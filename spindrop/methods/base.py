@@ -35,6 +35,11 @@ MaskSampler = Callable[[tuple[int, ...], tuple[int, ...], float, torch.device], 
 ``module_dims`` are the dimensions of ``shape`` that index physical dropout modules; the
 other dimensions are repeated draws of the same modules. The ideal sampler ignores it; the
 device model (:mod:`hardware.device`) uses it to give each physical module its own p.
+
+A sampler whose bits are keep = U ≥ t_i (U uniform on 8 bits, t_i fixed per module) may also have
+``module_thresholds(module_shape, p, device) -> Tensor`` (the integer t_i, 0…2^8, of
+``module_shape``): SpinDrop's compiled kernel then draws the bits itself
+(:class:`spindrop.methods.sites.WordLineSite`).
 """
 
 

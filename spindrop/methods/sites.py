@@ -69,11 +69,12 @@ class WordLineSite(DropoutSite):
     (C_out, k²·C_in), X the (k²·C_in, L) im2col matrix of image b and M i.i.d. keep bits, one
     per (image, word line, window). On a fully connected layer the word lines are the inputs.
 
-    Compiled path (stride 1, dilation 1: every conv of the models here; fp32 on the CPU, ideal
-    sampler): :func:`spindrop.kernels.wordline.wordline_conv` draws the bits, gates the patches and
-    multiplies them tile by tile, so the expanded patch matrix never reaches memory.
+    Compiled path (stride 1, dilation 1: every conv of the models here; fp32 on the CPU; the ideal
+    sampler or one with per-module thresholds, the device model's ``module_thresholds``):
+    :func:`spindrop.kernels.wordline.wordline_conv` draws the bits, gates the patches and multiplies
+    them tile by tile, so the expanded patch matrix never reaches memory.
 
-    Torch fast path (the same convolutions elsewhere: the GPU, a device model's sampler, or no C
+    Torch fast path (the same convolutions elsewhere: the GPU, another sampler, or no C
     compiler), :class:`_WordLineMac`. Flatten each channel of the padded input (width W_p); tap
     (i, j) of window (h, w) reads element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
     windows are one contiguous run of L' = H_out·W_p elements (two ``Tensor.unfold``). The
@@ -97,10 +98,12 @@ class WordLineSite(DropoutSite):
         if tuple(layer.stride) != (1, 1) or tuple(layer.dilation) != (1, 1) or layer.groups != 1:
             return wordline_mac_reference(self, layer, x)
         (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
-        if self.sampler is ideal_keep_mask and wordline_kernel.supports(x):
+        thresholds = self._word_line_thresholds((x.shape[1], kh, kw), x.device) \
+            if wordline_kernel.supports(x) else None
+        if thresholds is not None:
             scale = 1.0 / (1.0 - self.config.p) if self.config.rescale else 1.0
             return wordline_kernel.wordline_conv(x, layer.binary_weight().flatten(1), (kh, kw), (ph, pw),
-                                                 keep_threshold(self.config.p), scale)
+                                                 thresholds, scale)
         batch, channels, height, width = x.shape
         wp = width + 2 * pw
         h_out, w_out = height + 2 * ph - kh + 1, wp - kw + 1
@@ -116,6 +119,15 @@ class WordLineSite(DropoutSite):
             outs.append(_WordLineMac.apply(chunk, weight, mask, (kh, kw, wp, n)))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out.view(batch, layer.out_channels, h_out, wp)[..., :w_out]
+
+    def _word_line_thresholds(self, rows: tuple[int, int, int], device: torch.device) -> Tensor | int | None:
+        """Keep thresholds on the 8-bit grid of the word lines ``rows`` = (C_in, k_h, k_w): one for
+        all with the ideal sampler, per module from a sampler with ``module_thresholds`` (the
+        device model), None for any other sampler (its bits are drawn by the sampler itself)."""
+        if self.sampler is ideal_keep_mask:
+            return keep_threshold(self.config.p)
+        module_thresholds = getattr(self.sampler, "module_thresholds", None)
+        return None if module_thresholds is None else module_thresholds(rows, self.config.p, device)
 
     def _window_mask(self, shape: tuple[int, ...], h_out: int, w_out: int, dtype: torch.dtype,
                      device: torch.device) -> Tensor:

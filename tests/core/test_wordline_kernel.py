@@ -121,3 +121,47 @@ def test_seeds_give_different_bits_and_p_zero_keeps_everything():
     assert not torch.equal(a, b)
     assert torch.equal(kernel.keep_mask(*args, keep_threshold(P), 1.0, 1), a)
     assert (kernel.keep_mask(*args, keep_threshold(0.0), 1.0, 1) == 1).all()
+
+
+def test_per_word_line_thresholds_set_each_word_line_keep_rate():
+    """Thresholds 0 (always kept) … 2^8 (stuck at drop): word line k keeps 1 − t_k/2^8 of its
+    draws, to 4 sigma over 16 images × 1,600 windows."""
+    thresholds = torch.tensor([0, 1, 64, 128, 200, 255, 256, 51, 0], dtype=torch.int32)
+    mask = kernel.keep_mask((16, 1, 40, 40), (3, 3), (1, 1), thresholds, 1.0, 3).double()
+    rates = mask.mean(dim=(0, 1, 4, 5)).reshape(-1)
+    q = 1 - thresholds.double() / MASK_LEVELS
+    n = mask[:, :, 0, 0].numel()
+    assert (mask[:, 0, 0, 0] == 1).all() and (mask[:, 0, 2, 0] == 0).all()  # t = 0 and t = 2^8: exact
+    assert ((rates - q).abs() <= 4 * (q * (1 - q) / n).sqrt() + 1e-12).all(), (rates, q)
+
+
+class _ThresholdSampler:
+    """A sampler with fixed per-module thresholds, the protocol of the device model's sampler."""
+
+    def __init__(self, thresholds: torch.Tensor) -> None:
+        self.thresholds = thresholds
+
+    def module_thresholds(self, module_shape, p, device):
+        assert tuple(module_shape) == tuple(self.thresholds.shape)
+        return self.thresholds
+
+    def __call__(self, shape, module_dims, p, device):
+        raise AssertionError("the kernel path draws the bits itself")
+
+
+def test_a_sampler_with_module_thresholds_takes_the_kernel_and_equals_the_reference():
+    layer = _layer(3, 4, 3, 1, seed=6)
+    thresholds = torch.randint(0, MASK_LEVELS + 1, (3, 3, 3), generator=torch.Generator().manual_seed(1))
+    site = WordLineSite(DropoutConfig(p=P))
+    site.mc = True
+    site.sampler = _ThresholdSampler(thresholds)
+    x = torch.randn(2, 3, 7, 8).sign()
+    torch.manual_seed(4)
+    seed = kernel.draw_seed()
+    mask = kernel.keep_mask(tuple(x.shape), (3, 3), (1, 1), thresholds, 1.0, seed)
+    reference = WordLineSite(DropoutConfig(p=P))
+    reference.mc = True
+    reference.sampler = lambda shape, module_dims, p, device: (mask > 0).reshape(shape)
+    with torch.no_grad():
+        torch.manual_seed(4)
+        assert torch.allclose(site(layer, x), wordline_mac_reference(reference, layer, x), atol=1e-5)

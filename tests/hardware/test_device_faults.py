@@ -197,3 +197,37 @@ def test_variation_changes_spindrop_energy_and_realised_p():
             (module_shape,) = sampler._params
             p_mean = sampler.module_p(module_shape, 0.2).mean().item()
             assert events[lname].p == pytest.approx(p_mean, rel=1e-12)
+
+
+def test_spindrop_on_the_compiled_kernel_realises_each_modules_p():
+    """With variation, SpinDrop's conv sites take the compiled kernel (the sampler gives it its
+    modules' thresholds): the layer equals the reference under the kernel's mask, and each word
+    line's keep rate over 64 images × 64 windows is 1 − round(p_i·2^8)/2^8 of its own module, to
+    4 sigma."""
+    from spindrop.kernels import wordline
+    from spindrop.methods.sites import WordLineSite, wordline_mac_reference
+
+    if not wordline.available():
+        pytest.skip("no C compiler: the kernel is not built here")
+    model = _net("spindrop")
+    attach_device(model, get_preset("nvsim_sttram_variation").mtj, seed=0)
+    layer = model[2]
+    sampler = layer.site.sampler
+    x = torch.ones(64, 4, 8, 8)
+    with torch.no_grad(), spindrop.mc_sampling(model):
+        torch.manual_seed(3)
+        seed = wordline.draw_seed()
+        torch.manual_seed(3)
+        out = layer.site(layer, x)
+    thresholds = sampler.module_thresholds((4, 3, 3), 0.2, torch.device("cpu"))
+    mask = wordline.keep_mask(tuple(x.shape), (3, 3), (1, 1), thresholds, 1.0, seed)
+    replay = WordLineSite(layer.site.config)
+    replay.mc = True
+    replay.sampler = lambda shape, module_dims, p, device: (mask > 0).reshape(shape)
+    with torch.no_grad():
+        assert torch.allclose(out, wordline_mac_reference(replay, layer, x), atol=1e-4)
+    q = 1 - sampler.module_p((4, 3, 3), 0.2).mul(256).round().div(256).reshape(-1)
+    rates = mask.double().mean(dim=(0, 4, 5)).reshape(-1)
+    n = 64 * 8 * 8
+    assert ((rates - q).abs() <= 4 * (q * (1 - q) / n).sqrt() + 1e-12).all()
+    assert q.std() > 0  # variation: the modules differ
