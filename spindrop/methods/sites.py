@@ -76,14 +76,14 @@ class WordLineSite(DropoutSite):
 
     Torch fast path (the same convolutions elsewhere: the GPU, another sampler, or no C
     compiler), :class:`_WordLineMac`. Flatten each channel of the padded input (width W_p); tap
-    (i, j) of window (h, w) reads element (h + i)·W_p + (w + j) = i·W_p + j + m with m = h·W_p + w, so for every tap the
-    windows are one contiguous run of L' = H_out·W_p elements (two ``Tensor.unfold``). The
-    W_p − W_out windows per row that wrap into the next row are computed and cropped; their bits
-    are drawn but reach no output. The gated patches are written once, as the per-image
-    (k²·C_in, L') im2col matrices, multiplied by W image by image (a batched GEMM), and the
-    backward pass is written out (no generic ``unfold`` backward, docs/performance.md). The batch is cut
-    into chunks of at most ``MAX_PATCH_ELEMENTS`` patch entries to bound memory. Zero-padding
-    entries are 0, so their bits change nothing.
+    (i, j) of window (h, w) reads element (h + i)·W_p + (w + j) = i·W_p + j + m with
+    m = h·W_p + w, so for every tap the windows are one contiguous run of L' = H_out·W_p elements
+    (two ``Tensor.unfold``). The W_p − W_out windows per row that wrap into the next row are
+    computed and cropped; their bits are drawn but reach no output. The gated patches are written
+    once, as the per-image (k²·C_in, L') im2col matrices, multiplied by W image by image (a
+    batched GEMM), and the backward pass is written out (no generic ``unfold`` backward,
+    docs/performance.md). The batch is cut into chunks of at most ``MAX_PATCH_ELEMENTS`` patch
+    entries to bound memory. Zero-padding entries are 0, so their bits change nothing.
 
     Other strides take :func:`wordline_mac_reference`, the plain implementation, which is also
     the reference of both fast paths (tests/core/test_wordline_fast.py,
@@ -150,8 +150,8 @@ class _WordLineMac(torch.autograd.Function):
     image, (C_out, K) × (K, L') with K = k²·C_in (``torch.bmm`` on the expanded W: ``matmul``
     would fold the batch into a transposed copy). Backward: ∂W = Σ_b G_b·(M ⊙ X)_bᵀ and
     ∂(M ⊙ X) = Wᵀ·G are batched GEMMs; ∂X = M ⊙ Wᵀ·G, and col2im is k² shifted slice-adds (tap
-    (i, j) reads the flat input at offset i·W_p + j). M is kept for the backward pass only when the input needs a
-    gradient; otherwise the gated patches overwrite it.
+    (i, j) reads the flat input at offset i·W_p + j). M is kept for the backward pass only when
+    the input needs a gradient; otherwise the gated patches overwrite it.
     """
 
     @staticmethod
