@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -98,27 +99,44 @@ def pad_to_rgb32(images: Tensor) -> Tensor:
     return F.pad(images, (2, 2, 2, 2)).expand(-1, 3, -1, -1).contiguous()
 
 
-# The registered dataset each real OOD set is drawn from (the noise sets read no file).
-OOD_SOURCES: dict[str, str] = {"tinyimagenet32": "tinyimagenet32", "tinyimagenet32_far": "tinyimagenet32",
-                               "mnist32": "mnist", "fashion_mnist32": "fashion_mnist",
-                               "mnist": "mnist", "fashion_mnist": "fashion_mnist"}
+@dataclass(frozen=True)
+class RealOODSet:
+    """A real OOD set: the registered ``dataset`` whose files it reads and how its images are made
+    (``load(root)`` → uint8 (N, C, H, W)). The one place that knows which dataset a set reads."""
+
+    dataset: str
+    load: Callable[[Path | str | None], Tensor]
+
+
+def _test_split(dataset: str, pad: bool = False) -> RealOODSet:
+    """The test split of ``dataset``, padded to 3×32×32 when ``pad`` (``pad_to_rgb32``)."""
+    def load(root: Path | str | None) -> Tensor:
+        images = load_split(dataset, "test", root).images
+        return pad_to_rgb32(images) if pad else images
+    return RealOODSet(dataset, load)
+
+
+def _tinyimagenet(exclude_overlap: bool = False) -> RealOODSet:
+    """Tiny ImageNet's validation images at 32×32 (``load_tinyimagenet32``)."""
+    return RealOODSet("tinyimagenet32",
+                      lambda root: load_tinyimagenet32(root, exclude_overlap=exclude_overlap).images)
+
+
+# The real OOD sets (the noise sets read no file).
+REAL_OOD_SETS: dict[str, RealOODSet] = {
+    "tinyimagenet32": _tinyimagenet(),
+    "tinyimagenet32_far": _tinyimagenet(exclude_overlap=True),
+    "mnist32": _test_split("mnist", pad=True),
+    "fashion_mnist32": _test_split("fashion_mnist", pad=True),
+    "mnist": _test_split("mnist"),
+    "fashion_mnist": _test_split("fashion_mnist"),
+}
 
 
 def ood_source_datasets(id_name: str) -> tuple[str, ...]:
     """The registered datasets whose files the OOD sets of ``id_name`` read."""
-    return tuple(dict.fromkeys(OOD_SOURCES[s] for s in OOD_SETS.get(id_name, ()) if s in OOD_SOURCES))
-
-
-def _real_set(source: str, root: Path | str | None, n: int | None, gen: torch.Generator) -> Tensor:
-    if source == "tinyimagenet32":
-        images = load_tinyimagenet32(root).images
-    elif source == "tinyimagenet32_far":
-        images = load_tinyimagenet32(root, exclude_overlap=True).images
-    elif source in ("mnist32", "fashion_mnist32"):
-        images = pad_to_rgb32(load_split(source.removesuffix("32"), "test", root).images)
-    else:
-        images = load_split(source, "test", root).images
-    return _cap(images, n, gen)
+    return tuple(dict.fromkeys(REAL_OOD_SETS[s].dataset for s in OOD_SETS.get(id_name, ())
+                               if s in REAL_OOD_SETS))
 
 
 def gaussian_noise_set(id_name: str, n: int, gen: torch.Generator,
@@ -154,7 +172,7 @@ def ood_sets(id_name: str, root: str | Path | None = None, n: int | None = None,
         elif name == "uniform_noise":
             out[name] = uniform_noise_set(id_name, count, gen)
         else:
-            out[name] = _real_set(name, root, n, gen)
+            out[name] = _cap(REAL_OOD_SETS[name].load(root), n, gen)
     return out
 
 

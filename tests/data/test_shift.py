@@ -55,6 +55,30 @@ def test_noise_sets_follow_the_id_statistics(data_root):
     assert u.double().mean().item() == pytest.approx(127.5, abs=0.5)
 
 
+@pytest.mark.parametrize("id_name", list(OOD_SETS))
+def test_real_ood_sets_read_only_their_declared_dataset(id_name, data_root, monkeypatch):
+    """``REAL_OOD_SETS`` is the one source of which dataset a set reads: building the sets reads
+    exactly the declared datasets (besides the ID set's own statistics), and every real set is
+    declared there."""
+    from spindrop.data import datasets, shift
+    read: set[str] = set()
+    real_load = datasets.load_split
+
+    def recording(name, split, root=None):
+        read.add(name)
+        return real_load(name, split, root)
+    monkeypatch.setattr(shift, "load_split", recording)
+    monkeypatch.setattr(datasets, "load_split", recording)
+    noise = {"gaussian_noise", "uniform_noise"}
+    assert set(OOD_SETS[id_name]) - noise <= set(shift.REAL_OOD_SETS)
+    for name in set(OOD_SETS[id_name]) - noise:
+        read.clear()
+        shift.REAL_OOD_SETS[name].load(data_root)
+        assert read == {shift.REAL_OOD_SETS[name].dataset}
+    assert set(shift.ood_source_datasets(id_name)) == {
+        shift.REAL_OOD_SETS[s].dataset for s in OOD_SETS[id_name] if s not in noise}
+
+
 def test_ood_sets_unknown_dataset():
     with pytest.raises(ValueError, match="no OOD sets"):
         ood_sets("tinyimagenet32", n=1)
