@@ -3,6 +3,9 @@ in the code fingerprint."""
 from __future__ import annotations
 
 import ctypes
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,42 @@ def test_c_sources_and_the_backend_are_part_of_the_code_fingerprint(monkeypatch)
     other = kernels.backends()["wordline"] != "compiled"
     monkeypatch.setattr(wordline, "available", lambda: other)
     assert fingerprint.code_fingerprint(["spindrop"], [], []) != before
+
+
+LOAD_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from spindrop.kernels import build
+lib = build.load(Path(sys.argv[1]))
+print(lib.answer() if lib is not None else "none")
+"""
+
+
+def _load_in_a_child(source: Path) -> subprocess.CompletedProcess:
+    """Load ``source``'s library in a fresh interpreter (a SIGBUS there would not end pytest)."""
+    return subprocess.run([sys.executable, "-c", LOAD_IN_A_CHILD, str(source)], capture_output=True,
+                          text=True, timeout=120, env=os.environ.copy())
+
+
+def test_a_truncated_cached_library_is_rebuilt_not_loaded(source, tmp_path):
+    """Issue 27, item 5: a cached library cut to its first 2,000 bytes killed every later run
+    with SIGBUS; it must fail its recorded checksum and be built again."""
+    assert _answer(build.load(source)) == 42
+    [library] = _built(tmp_path / "cache")
+    intact = library.read_bytes()
+    library.write_bytes(intact[:2000])
+    done = _load_in_a_child(source)
+    assert done.returncode == 0, f"the child died ({done.returncode}): {done.stderr[-500:]}"
+    assert done.stdout.split() == ["42"] and not done.stderr
+    assert library.stat().st_size == len(intact)
+    assert _load_in_a_child(source).stdout.split() == ["42"]  # and the rebuilt one is reused
+
+
+def test_a_library_without_its_checksum_record_is_rebuilt(source, tmp_path):
+    assert _answer(build.load(source)) == 42
+    [library] = _built(tmp_path / "cache")
+    library.with_name(library.name + ".sha256").unlink()
+    stamp = library.stat().st_mtime_ns
+    build.load.cache_clear()
+    assert _answer(build.load(source)) == 42
+    assert library.stat().st_mtime_ns != stamp and library.with_name(library.name + ".sha256").exists()
