@@ -73,7 +73,7 @@ def _intact(target: Path) -> bool:
         return False
 
 
-def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
+def _replace_atomically(path: Path, write: Callable[[str], object]) -> None:
     """Run ``write(tmp)`` on a temporary file beside ``path`` and rename it into place."""
     fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
     os.close(fd)
