@@ -142,6 +142,29 @@ class WordLineSite(DropoutSite):
         return F.pad(mask, (0, shape[4] // h_out - w_out)).flatten(4)
 
 
+class ImageWordLineSite(DropoutSite):
+    """One Bernoulli bit per (image, crossbar word line), reused by every window position of that
+    image (SpinDrop with ``redraw="image"``): y[b, :, l] = W · (X[b, :, l] ⊙ m[b]) for every window l.
+
+    Gating word line r of image b at every window is zeroing column r of W for that image, so the
+    conv runs as one grouped convolution with per-image weights W ⊙ m_b (groups = batch): any
+    stride and padding, autograd's backward. The bits are drawn with ``module_dims`` = the word
+    lines (C_in, k_h, k_w), as by :class:`WordLineSite`, so a device model draws the same modules.
+    On a fully connected layer the word lines are the inputs (one window: as :class:`WordLineSite`).
+    """
+
+    def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
+        if not isinstance(layer, BinaryConv2d):
+            return layer.mac(self.gate(x, tuple(x.shape), (1,)))
+        batch, channels = x.shape[:2]
+        kh, kw = layer.kernel_size
+        keep = self.keep_multiplier((batch, channels, kh, kw), (1, 2, 3), x.dtype, x.device)
+        weights = (layer.binary_weight().unsqueeze(0) * keep.unsqueeze(1)).flatten(0, 1)
+        out = F.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), weights, None, layer.stride,
+                       layer.padding, layer.dilation, groups=batch)
+        return out.view(batch, layer.out_channels, *out.shape[2:])
+
+
 class _WordLineMac(torch.autograd.Function):
     """out[b] = W · (M ⊙ X)[b] for one chunk, with X the row-flattened patches of ``flat``
     (B, C_in, L) and M the keep multipliers, both (B, C_in, k_h, k_w, L').

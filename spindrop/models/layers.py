@@ -22,9 +22,16 @@ def fc_bn(n_in: int, n_out: int, binary_input: bool = True) -> list[nn.Module]:
     return [BinaryLinear(n_in, n_out, binary_input=binary_input), nn.BatchNorm1d(n_out)]
 
 
-def classifier(n_in: int, num_classes: int) -> list[nn.Module]:
-    """Binary-weight classifier on full-precision inputs, with a final BatchNorm (BinaryNet)."""
-    return fc_bn(n_in, num_classes, binary_input=False)
+def classifier(n_in: int, num_classes: int, binary_input: bool = False) -> list[nn.Module]:
+    """Binary-weight classifier with a final BatchNorm.
+
+    binary_input=False (default): it reads the full-precision BatchNorm outputs of the layer before,
+    so it is no dropout site (docs/design.md "Interpretations"). True: the BinaryNet last layer
+    (Courbariaux et al. 2016, arXiv 1602.02830, binarise every layer's input but the first's): it
+    binarises its input, so it is a crossbar layer with binary word lines and every method puts a
+    dropout site on it, as MC-Dropout (Gal & Ghahramani 2016) puts dropout before every weight layer.
+    """
+    return fc_bn(n_in, num_classes, binary_input=binary_input)
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ import torch
 import hardware
 import spindrop
 from spindrop import binary_layers, trace_geometry
-from spindrop.models import model_info
+from spindrop.models import BINARY_CLASSIFIER, model_info
 
 from .helpers import NUM_CLASSES, registered_models
 from .model_example import EXAMPLE_MODEL
@@ -46,11 +46,13 @@ def test_default_shape_is_the_registered_input_shape(model):
 
 def test_binary_recipe(model):
     """BinaryNet: the first crossbar layer reads full-precision pixels, every later one binarised
-    activations (so it is a dropout site); the classifier reads full-precision inputs."""
+    activations (so it is a dropout site); the classifier reads full-precision inputs, except in
+    the BinaryNet-last-layer variants (``spindrop.models.BINARY_CLASSIFIER``)."""
     net = spindrop.build_model(model, model_info(model).test_shape, NUM_CLASSES, width=0.125)
     layers = [layer for _, layer in binary_layers(net)]
     assert len(layers) >= 3
-    assert not layers[0].binary_input and not layers[-1].binary_input
+    assert not layers[0].binary_input
+    assert layers[-1].binary_input == (model in BINARY_CLASSIFIER.values())
     assert any(layer.binary_input for layer in layers[1:-1])
     assert layers[-1].out_features == NUM_CLASSES
 
