@@ -49,6 +49,31 @@ def test_changing_the_preset_recomputes_the_energy_cell(tmp_path, in_process, ca
     assert summary(_stdout(capsys)) == (0, 1, 0)
 
 
+def test_changing_a_presets_values_under_its_name_makes_its_cells_stale(tmp_path, in_process, capsys,
+                                                                         monkeypatch):
+    """A cell's provenance holds a digest of its preset's values, not only its name: editing
+    ``hardware/presets.py`` (here: a new sense-amplifier energy under the same name) recomputes
+    the cells that preset priced, with the reason "preset changed"."""
+    import dataclasses
+
+    from hardware import presets
+    argv = ["--suite", "energy", *SMOKE, "--methods", "spindrop", "--no-report", "--out", str(tmp_path)]
+    assert main(argv) == EXIT_OK
+    first = cells(tmp_path)[0]
+    name = presets.DEFAULT.name
+    assert first["provenance"]["preset"]["name"] == name
+    monkeypatch.setitem(presets.PRESETS, name, dataclasses.replace(
+        presets.PRESETS[name], sense_amp_energy=2 * presets.PRESETS[name].sense_amp_energy))
+    capsys.readouterr()
+    assert main(argv) == EXIT_OK
+    out = _stdout(capsys)
+    assert summary(out) == (1, 0, 0)
+    assert "1 of them recomputed because stale (preset changed: 1)" in out
+    second = cells(tmp_path)[0]
+    assert second["provenance"]["preset"]["name"] == name
+    assert second["metrics"] != first["metrics"]  # the sense energy is part of the priced energy
+
+
 def test_reuse_stale_keeps_and_marks_the_cell(tmp_path, in_process, capsys):
     argv = ["--suite", "energy", *SMOKE, "--methods", "spindrop", "--out", str(tmp_path)]
     assert main([*argv, "--no-report"]) == EXIT_OK
