@@ -1,5 +1,14 @@
 """Measurement suites and the runner (``python -m suites.run --all``)."""
-from . import accuracy, calibration, hardware_cost, ood, robustness, selective, shift  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    accuracy,
+    calibration,
+    hardware_cost,
+    ood,
+    robustness,
+    selective,
+    shift,
+    temperature,
+)
 from .base import SUITES, Suite, SuiteResult, Target, get_suite, list_suites, register_suite
 
 __all__ = ["SUITES", "Suite", "SuiteResult", "Target", "get_suite", "list_suites", "register_suite"]

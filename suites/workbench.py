@@ -16,6 +16,7 @@ from torch import Tensor
 from hardware import CostReport, MTJConfig, cost_report, device_masks, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
 from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split, seeded_subset
+from spindrop.data.loader import validation_split
 from spindrop.fingerprint import digest
 from spindrop.mc import MCOutput, mc_predict
 from spindrop.methods.base import HardwarePlan
@@ -52,6 +53,7 @@ class Workbench:
         self._data: dict[str, SpinDataModule] = {}
         self._test_preds: dict[Target, MCOutput] = {}
         self._test: dict[str, tuple[Tensor, Tensor]] = {}
+        self._val_preds: dict[Target, tuple[MCOutput, Tensor]] = {}
         self._code_fingerprints: dict[tuple[str, type[Suite]], str] = {}
 
     @property
@@ -122,21 +124,21 @@ class Workbench:
                                    else (split.images[idx], split.labels[idx]))
         return self._test[dataset]
 
-    def predict(self, target: Target, images: Tensor, set_name: str) -> MCOutput:
-        """T MC samples of the target's network on uint8 ``images`` of the set ``set_name``
-        (masks seeded per set and batch: :func:`mask_seed`), with masks from :meth:`mask_device`
-        (chip = the target's seed, the chip the energy suite prices)."""
-        return self.predict_on(target, images, set_name, self.mask_device(), chip=target.seed)
+    def predict(self, target: Target, images: Tensor, set_name: str, T: int | None = None) -> MCOutput:
+        """T MC samples (default: the run's) of the target's network on uint8 ``images`` of the set
+        ``set_name`` (masks seeded per set and batch: :func:`mask_seed`), with masks from
+        :meth:`mask_device` (chip = the target's seed, the chip the energy suite prices)."""
+        return self.predict_on(target, images, set_name, self.mask_device(), chip=target.seed, T=T)
 
     @torch.no_grad()
     def predict_on(self, target: Target, images: Tensor, set_name: str, mtj: MTJConfig | None,
-                   chip: int) -> MCOutput:
+                   chip: int, T: int | None = None) -> MCOutput:
         """As :meth:`predict`, with masks drawn by the modules of chip ``chip`` of device ``mtj``
         (:func:`hardware.device_masks`; None: ideal Bernoulli masks)."""
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
         with device_masks(model, mtj, chip):
-            outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), self.T,
+            outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), T or self.T,
                                seed=mask_seed(target.seed, set_name, i))
                     for i in range(0, len(images), EVAL_BATCH)]
         return MCOutput(torch.cat([o.probs.cpu() for o in outs], 1), stochastic=outs[0].stochastic)
@@ -146,6 +148,16 @@ class Workbench:
         if target not in self._test_preds:  # shared by the accuracy, calibration and ood suites
             self._test_preds[target] = self.predict(target, images, "test")
         return self._test_preds[target], labels
+
+    def validation_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
+        """T MC samples on the validation split the target's network was trained without (held
+        out of the train split with the target's seed: :func:`spindrop.data.loader.validation_split`);
+        reads no test or OOD image. What post-hoc steps are fitted on."""
+        if target not in self._val_preds:
+            spec = self.spec(target)
+            split = validation_split(target.dataset, self.data_root, spec.val_size, spec.seed)
+            self._val_preds[target] = self.predict(target, split.images, "val"), split.labels
+        return self._val_preds[target]
 
     @torch.no_grad()
     def deterministic_predictions(self, target: Target) -> MCOutput:

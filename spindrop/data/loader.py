@@ -40,6 +40,21 @@ def random_crop_flip(images: Tensor, gen: torch.Generator, padding: int = CROP_P
     return torch.where(flip.view(n, 1, 1, 1), crops.flip(3), crops)
 
 
+def holdout_permutation(n: int, seed: int) -> Tensor:
+    """The seeded permutation of the n train-split images: its first ``val_size`` entries are the
+    validation split, the rest the training images (:class:`SpinDataModule`)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
+def validation_split(dataset: str, root: str | Path | None, val_size: int, seed: int) -> TensorSplit:
+    """The validation split of a training run with this ``seed``: ``val_size`` images of the train
+    split, never seen in training (reads the train split only)."""
+    train = load_split(dataset, "train", root)
+    if not 0 < val_size < len(train):
+        raise ValueError(f"val_size must be in (0, {len(train)}) to hold out a validation split, not {val_size}")
+    return train.take(holdout_permutation(len(train), seed)[:val_size])
+
+
 class TensorBatchLoader:
     """Iterable of (normalised float images, int64 labels) batches over uint8 tensors.
 
@@ -130,7 +145,7 @@ class SpinDataModule(pl.LightningDataModule):
         train = load_split(self.dataset, "train", self.root)
         if not 0 <= self.val_size < len(train):
             raise ValueError(f"val_size must be in [0, {len(train)}), not {self.val_size}")
-        perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))
+        perm = holdout_permutation(len(train), self.seed)
         rest = perm[self.val_size:]
         self.val_set = train.take(perm[:self.val_size])
         self.train_set = train.take(rest if self.train_subset is None else rest[:self.train_subset])
