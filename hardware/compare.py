@@ -1,15 +1,17 @@
 """SpinDrop vs MC-SpatialDropout, modelled, beside the paper's claims.
 
-MC-SpatialDropout (Ahmed et al., "Spatial-SpinDrop", arXiv 2306.10185, IEEE TNANO 2024) claims
-9× fewer dropout modules per layer and 94.11× less energy than SpinDrop. This module prices both
-methods on one model with the common cost model (:func:`hardware.cost_report`) and returns the
-per-layer and network ratios with the formulas that produced them. Every number here is
-*modelled*; the paper's numbers are quoted, not reproduced.
+MC-SpatialDropout (Ahmed et al., "Spatial-SpinDrop", arXiv 2306.10185, IEEE TNANO 2024) states in its
+abstract (:data:`PAPER_CLAIM`) that "the number of dropout modules per network layer is reduced by a
+factor of 9× and energy consumption by a factor of 94.11×"; it names no baseline for either factor
+(the abstract compares with "existing implementations" and "related works"). This module prices
+``spindrop`` and ``spatial`` on one model with the common cost model (:func:`hardware.cost_report`)
+and returns the per-layer and network ratios with the formulas that produced them: SpinDrop is one
+plausible baseline, not the paper's stated one. Every number here is *modelled*; the paper's numbers
+are quoted, not reproduced.
 
-The paper's abstract does not say which quantity its 94.11× is (the full text is not at hand).
-:func:`claim_candidates` therefore lists every candidate quantity of one model under both
-readings of Spatial on FC layers (``fc_grouping``), and :func:`nearest` says which comes
-closest to a claimed value on a log scale.
+Which quantity the 94.11× is, is not known (the full text is not at hand). :func:`claim_candidates`
+lists every candidate quantity of one model under both readings of Spatial on FC layers
+(``fc_grouping``), at the p, T and preset it is given; no candidate is picked as "the" one.
 """
 from __future__ import annotations
 
@@ -29,8 +31,11 @@ from .presets import DEFAULT, HardwarePreset
 if TYPE_CHECKING:
     import pandas as pd
 
-PAPER_MODULE_RATIO = 9.0    # per layer, 3×3 conv: arXiv 2306.10185, abstract ("reduced by a factor of 9×")
+PAPER_MODULE_RATIO = 9.0    # per network layer: arXiv 2306.10185, abstract ("reduced by a factor of 9×")
 PAPER_ENERGY_RATIO = 94.11  # arXiv 2306.10185, abstract ("energy consumption by a factor of 94.11×")
+PAPER_CLAIM = ("the number of dropout modules per network layer is reduced by a factor of 9× and energy "
+               "consumption by a factor of 94.11×")
+"""The abstract's wording of both claims (arXiv 2306.10185); it names no baseline and no kernel size."""
 LABEL = "modelled"
 
 
@@ -43,7 +48,7 @@ class Ratio:
     """spindrop / spatial for one quantity, with its formula and the paper's number if any.
 
     unit: of ``spindrop``/``spatial`` ("" for counts); paper_scope: what the paper's number
-    refers to when it is not the same quantity (e.g. "per 3×3 conv layer").
+    refers to when it is not the same quantity (e.g. "per network layer").
     """
 
     name: str
@@ -214,10 +219,6 @@ class Candidate:
     def value(self) -> float:
         return _div(self.spindrop, self.spatial)
 
-    def distance(self, target: float = PAPER_ENERGY_RATIO) -> float:
-        """|ln(value / target)|: how many e-folds the value lies from ``target``."""
-        return abs(math.log(self.value / target)) if self.value > 0 else math.inf
-
 
 def claim_candidates(model: nn.Module, input_shape: tuple[int, ...], T: int = 20,
                      preset: HardwarePreset | str = DEFAULT, model_name: str | None = None,
@@ -243,10 +244,3 @@ def claim_candidates(model: nn.Module, input_shape: tuple[int, ...], T: int = 20
         found += [Candidate(name, r.name, reading, r.spindrop, r.spatial, r.formula,
                             unit="J" if r.name in ENERGY_QUANTITIES else "") for r in c.ratios()]
     return found
-
-
-def nearest(candidates: list[Candidate], target: float = PAPER_ENERGY_RATIO,
-            quantities: tuple[str, ...] = ENERGY_QUANTITIES) -> Candidate:
-    """The candidate of ``quantities`` closest to ``target`` on a log scale (smallest
-    |ln(value / target)|); by default among the energy ratios, since 94.11× is an energy claim."""
-    return min((c for c in candidates if c.quantity in quantities), key=lambda c: c.distance(target))

@@ -10,7 +10,14 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .claims import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, Claims, candidate_lines
+from .claims import (
+    PAPER_CLAIM,
+    PAPER_MODULE_RATIO,
+    CandidateSetting,
+    Claims,
+    candidate_lines,
+    candidate_setting,
+)
 from .findings import Comparison, comparisons, findings_lines
 from .plots import Plot
 from .results import Results, dataset_name
@@ -116,24 +123,25 @@ def _energy(pj_a: float, pj_b: float) -> tuple[str, str]:
     return f"{pj_a * factor:,.2f} {unit}", f"{pj_b * factor:,.2f} {unit}"
 
 
-def _claims_lines(claims: list[Claims]) -> list[str]:
+def _claims_lines(claims: list[Claims], setting: CandidateSetting) -> list[str]:
     lines = ["## Paper claims vs this suite (modelled)", "",
-             f"{PAPER} claims **{PAPER_MODULE_RATIO:g}×** fewer dropout modules per 3×3 conv layer and "
-             f"**{PAPER_ENERGY_RATIO:g}×** less energy than SpinDrop (abstract; the full paper is not at hand, so "
-             "which energy terms its energy figure covers is not known here). Below, the same ratios from this "
-             "suite's cost model — all **modelled**, SpinDrop / MC-SpatialDropout with the same method "
-             "parameters. A k×k conv layer gives k² (k²·C_in word-line modules vs C_in channel modules); an FC "
-             "layer that reads a plain vector needs one module per input under both methods, and the "
-             "flatten→FC layer C·H·W (SpinDrop) vs C (Spatial, `fc_grouping=channel`) or C·H·W "
-             "(`fc_grouping=element`), which pulls the network ratio below the per-layer one.", ""]
+             f"{PAPER}, abstract: \"…{PAPER_CLAIM}…\". The abstract names no baseline for either factor and no "
+             "kernel size, and the full paper is not at hand, so which network, baseline and energy terms its "
+             "factors cover is not known here. Below, SpinDrop / MC-SpatialDropout from this suite's cost model "
+             "— all **modelled**, with the same method parameters; SpinDrop is one plausible baseline, not the "
+             "paper's stated one. A k×k conv layer gives k² (k²·C_in word-line modules vs C_in channel "
+             f"modules), so the abstract's {PAPER_MODULE_RATIO:g}× matches a 3×3 conv; an FC layer that reads a "
+             "plain vector needs one module per input under both methods, and the flatten→FC layer C·H·W "
+             "(SpinDrop) vs C (Spatial, `fc_grouping=channel`) or C·H·W (`fc_grouping=element`), which pulls "
+             "the network ratio below the per-layer one.", ""]
     if not claims:
         return [*lines, "No (dataset, model) has hardware cells of both `spindrop` and `spatial`.", "",
-                *candidate_lines()]
+                *candidate_lines(setting)]
     for c in claims:
         params = f", {c.params}" if c.params else ""
         lines += [f"### {dataset_name(c.dataset)} / {c.model} ({c.label}{params}, T = {c.mc_samples})", "",
                   "| binary-input conv layer | kernel | SpinDrop modules | Spatial modules | ratio (modelled) "
-                  "| formula | paper (3×3) |",
+                  "| formula | paper (per network layer) |",
                   "|:---|:---:|---:|---:|---:|:---|---:|"]
         for lr in c.layers:
             lines.append(f"| `{lr.layer}` | {lr.kernel[0]}×{lr.kernel[1]} | {lr.spindrop:,} | {lr.spatial:,} | "
@@ -145,7 +153,7 @@ def _claims_lines(claims: list[Claims]) -> list[str]:
             paper = f"{r.paper:g}× {r.paper_scope}".strip()
             lines.append(f"| {r.name} | {a} | {b} | {r.value:.2f}× | {paper} | {r.formula} = {a} / {b} |")
         lines.append("")
-    return [*lines, *candidate_lines()]
+    return [*lines, *candidate_lines(setting)]
 
 
 def _failed_lines(res: Results) -> list[str]:
@@ -187,6 +195,6 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
             lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*robustness_lines(res), *_claims_lines(claims), *_plot_lines(plots, report_dir),
+    lines += [*robustness_lines(res), *_claims_lines(claims, candidate_setting(res)), *_plot_lines(plots, report_dir),
               *_stale_lines(res), *_failed_lines(res)]
     return "\n".join(lines)

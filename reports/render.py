@@ -17,7 +17,7 @@ from rich.console import Console
 
 from spindrop.store import atomic_write_text
 
-from .claims import paper_claims, reference_candidates
+from .claims import candidate_setting, paper_claims, reference_candidates
 from .console import make_console
 from .findings import comparisons
 from .markdown import report_markdown
@@ -43,7 +43,7 @@ def render_report(out: Path, report_dir: Path | None = None, console: Console | 
     tables = build_tables(res)
     found = comparisons(res)  # paired differences vs `reference`: forest plots, opening section, comparisons.csv
     # the claim candidates first (0.2 s alone; their torch threads would contend with the figures' workers)
-    reference_candidates()
+    reference_candidates(candidate_setting(res))
     plots = render_plots(res, report_dir, found)  # in worker processes where it can
     report = report_dir / "REPORT.md"
     atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found))

@@ -15,11 +15,8 @@ from torch import nn
 import spindrop
 from hardware import DEFAULT
 from hardware.compare import (
-    ENERGY_QUANTITIES,
-    PAPER_ENERGY_RATIO,
     claim_candidates,
     compare_spindrop_spatial,
-    nearest,
 )
 from spindrop import BinaryConv2d, BinaryLinear
 
@@ -105,17 +102,29 @@ def test_per_layer_rows(case):
     assert per_layer[("per-layer modules, flatten→FC", "element")] == 1
 
 
-def test_nearest_is_the_energy_candidate_closest_on_a_log_scale(case):
-    _, _, _, cands = case
-    best = nearest(cands)
-    energy = [c for c in cands if c.quantity in ENERGY_QUANTITIES]
-    assert best.quantity in ENERGY_QUANTITIES
-    assert abs(math.log(best.value / PAPER_ENERGY_RATIO)) == min(abs(math.log(c.value / PAPER_ENERGY_RATIO))
-                                                                  for c in energy)
-
-
 def test_compare_reading_reaches_spatial_only():
     model = spindrop.build_model("lenet5", (1, 28, 28), 10, 0.5)
     c = compare_spindrop_spatial(model, (1, 28, 28), T=4, preset=DEFAULT, fc_grouping="element", p=0.1)
     assert c.params == {"p": 0.1, "rescale": False, "fc_grouping": "element"}
-    assert c.spindrop.method_params == {"p": 0.1, "rescale": False, "padding_draws": True}
+    assert c.spindrop.method_params == {"p": 0.1, "rescale": False, "redraw": "window", "padding_draws": True}
+
+
+def test_candidates_follow_the_given_p_T_and_preset():
+    """Module counts do not depend on p, T or the preset, draws scale with T, dropout energies with T
+    and the event energy of the preset at p (both methods at the same p); every such ratio stays."""
+    from hardware import event_energy, get_preset
+
+    model = spindrop.build_model("lenet5", (1, 28, 28), 10, 0.5)
+    a = {(c.quantity, c.reading): c for c in claim_candidates(model, (1, 28, 28), T=20, p=0.2)}
+    b = {(c.quantity, c.reading): c for c in claim_candidates(model, (1, 28, 28), T=10, preset="low_barrier", p=0.1)}
+    assert a.keys() == b.keys()
+    scale = 0.5 * event_energy(get_preset("low_barrier").mtj, 0.1).total / event_energy(DEFAULT.mtj, 0.2).total
+    for key, ca in a.items():
+        cb = b[key]
+        if ca.quantity == "dropout-module energy":
+            assert math.isclose(cb.spindrop, ca.spindrop * scale, rel_tol=1e-9)
+            assert math.isclose(cb.value, ca.value, rel_tol=1e-9)
+        elif ca.quantity == "random draws per inference":
+            assert (cb.spindrop, cb.spatial) == (ca.spindrop // 2, ca.spatial // 2)
+        elif "energy" not in ca.quantity:
+            assert (cb.spindrop, cb.spatial) == (ca.spindrop, ca.spatial)

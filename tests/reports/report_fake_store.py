@@ -167,7 +167,7 @@ def build_fake_store(out: Path, legacy_suites: tuple[str, ...] = ()) -> ResultSt
                     report = None if legacy else get_suite(suite).report(list(metrics), _Bench())
                     store.put(Cell(key, "ok", metrics, {k: kind for k in metrics}, extras, None, 2.0,
                                    report=report), reps)
-    store.record_run({"profile": PROFILE, "mc_samples": T, "p": 0.2, "hardware_preset": "nvsim_stt_45nm",
+    store.record_run({"profile": PROFILE, "mc_samples": T, "p": 0.2, "hardware_preset": "low_barrier",
                       "versions": {"python": "3.11.2", "torch": "2.13.0", "pytorch_lightning": "2.5.0",
                                    "torchmetrics": "1.6.0"},
                       "git_commit": "0123456789abcdef0123456789abcdef01234567",

@@ -37,7 +37,7 @@ def test_conventions_header(text):
 
 def test_run_information(text):
     run = text.split("## Run", 1)[1].split("\n## ", 1)[0]
-    for phrase in ("`quick`", "T = 20", "p = 0.2", "`nvsim_stt_45nm`", "0123456789abcdef0123456789abcdef01234567",
+    for phrase in ("`quick`", "T = 20", "p = 0.2", "`low_barrier`", "0123456789abcdef0123456789abcdef01234567",
                    "torch 2.13.0", "torchmetrics 1.6.0", "CIFAR-10 (JPEG copy)"):
         assert phrase in run, phrase
 
