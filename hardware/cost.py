@@ -13,12 +13,29 @@ B_l = ceil(R_l / tile rows), passes P_l):
   gating by dropout would save at most the dropped share, which is not credited (upper bound).
 * sense amplifiers: one sense per column per window per tile row-block:
   P_l · W_l · C_l · B_l · E_sense.
+* real-valued inputs (a layer that does not binarise its input: the first layer, the classifier
+  unless it binarises), bit-serial (:mod:`hardware.periphery`): the crossbar reads and senses above
+  are paid b_l = ``input_bits`` times per window (b_l = 1 for a binary input), plus
+  P_l · W_l · C_l · B_l · b_l shift-and-adds of E_add.
+* α multiplies (a method whose plan declares them, Scale-Dropout): P_l · multiplies_l · E_mult.
+* mask latches: one latch write per random draw, P_l · draws_l · E_latch.
 * dropout modules: P_l · draws_l · (E_write + E_read + E_reset), one module event (write + read +
   reset, :func:`hardware.device.event_energy`) per random draw, at the method's drop probability p.
   When the preset's device is not ideal (variation, stuck-at faults, p drift), the event is the
   mean over the layer's drawn modules of their energies at their *realised* p_i
   (:func:`hardware.device.module_event_energies`): the chip ``chip_seed`` that the measured
   suites evaluate (:func:`hardware.sampler.layer_events`).
+
+Area (per chip, m², :class:`AreaBreakdown`): every tile's cells (tile_rows · tile_cols ·
+cells_per_weight · A_cell, A_cell = cell_area_F² · F²), one sense amplifier per column of every tile,
+one MTJ cell and one latch per dropout module.
+
+Latency per inference (s): layers, windows and passes in sequence, the tiles of a layer in parallel:
+Σ_l P_l · (W_l · b_l · t_read + rounds_l · t_module), with t_module = t_pulse + t_read + t_reset the
+module's write-read-reset cycle and rounds_l = ceil(draws_l / modules_l) the times each module of
+the layer fires per pass (draws_l for a shared module). Module cycles are not overlapped with the
+crossbar reads: an upper bound (a pipelined controller writes the next window's modules while the
+current one is read).
 
 Passes: a sampling method (``stochastic=True`` and at least one draw on this model) runs T MC
 passes, except that the layers before the first layer with random draws give the same result in
@@ -51,7 +68,15 @@ FORMULAS: dict[str, str] = {
                      "R_avg = 2 / (1/R_P + 1/R_AP)",
     "sense_amp": "passes · windows · cols · ceil(rows / tile_rows) · E_sense",
     "dropout": "passes · draws_per_pass · (E_write + E_read + E_reset)",
+    "input_bits": "b = input_bits for a real-valued input (bit-serial), 1 for a binary input; crossbar_read "
+                  "and sense_amp × b",
+    "input_shift_add": "passes · windows · cols · ceil(rows / tile_rows) · b · E_add (real-valued inputs only)",
+    "alpha_multiply": "passes · multiplies_per_pass · E_mult",
+    "mask_latch": "passes · draws_per_pass · E_latch",
     "modules": "Σ layer modules + shared_modules",
+    "area": "Σ tiles · tile_rows · tile_cols · cells_per_weight · A_cell + Σ tiles · tile_cols · A_sense "
+            "+ modules · (A_cell + A_latch)",
+    "latency": "Σ_l passes · (windows · b · t_read + ceil(draws_per_pass / modules) · (t_pulse + t_read + t_reset))",
 }
 
 
@@ -64,6 +89,9 @@ class EnergyBreakdown:
     dropout_write: float = 0.0
     dropout_read: float = 0.0
     dropout_reset: float = 0.0
+    input_shift_add: float = 0.0
+    alpha_multiply: float = 0.0
+    mask_latch: float = 0.0
 
     @property
     def dropout(self) -> float:
@@ -75,11 +103,34 @@ class EnergyBreakdown:
         return self.crossbar_read + self.sense_amp
 
     @property
+    def periphery(self) -> float:
+        """Shift-and-adds of bit-serial inputs + α multiplies + mask latches."""
+        return self.input_shift_add + self.alpha_multiply + self.mask_latch
+
+    @property
     def total(self) -> float:
-        return self.crossbar_read + self.sense_amp + self.dropout
+        return self.crossbar_read + self.sense_amp + self.dropout + self.periphery
 
     def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
         return EnergyBreakdown(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class AreaBreakdown:
+    """Chip area (m²) of one model's crossbars, sense amplifiers, dropout modules and mask latches."""
+
+    cells: float = 0.0
+    sense_amps: float = 0.0
+    modules: float = 0.0
+    latches: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.cells + self.sense_amps + self.modules + self.latches
+
+    @property
+    def total_mm2(self) -> float:
+        return self.total * 1e6
 
 
 @dataclass(frozen=True)
@@ -95,6 +146,9 @@ class LayerCost:
     draws_per_pass: int
     passes: int
     energy: EnergyBreakdown
+    input_bits: int = 1
+    latency: float = 0.0
+    """Seconds this layer takes per inference (all its passes)."""
 
     def __getattr__(self, name: str) -> Any:  # delegates to LayerMapping: any of its attributes
         if name == "mapping":  # not set yet (e.g. while unpickling): no recursion
@@ -128,6 +182,7 @@ class CostReport:
     layers: tuple[LayerCost, ...]
     shared_modules: int
     event: ModuleEventEnergy | None
+    area: AreaBreakdown = field(default_factory=AreaBreakdown)
     formulas: dict = field(default_factory=lambda: dict(FORMULAS))
     events: dict[str, ModuleEventEnergy] = field(default_factory=dict)
     """Realised mean event per layer with draws (empty for an ideal device: every layer's event is
@@ -170,6 +225,11 @@ class CostReport:
             total = total + lc.energy
         return total
 
+    @property
+    def latency(self) -> float:
+        """Seconds per inference (all passes; layers in sequence)."""
+        return sum(lc.latency for lc in self.layers)
+
     def summary(self) -> dict[str, object]:
         """Model-level numbers as a flat dict (energies in J, per image, all passes)."""
         e = self.energy
@@ -179,8 +239,10 @@ class CostReport:
             "draws_per_pass": self.draws_per_pass, "draws": self.draws, "tiles": self.tiles,
             "cells": self.cells, "E_crossbar_read_J": e.crossbar_read, "E_sense_amp_J": e.sense_amp,
             "E_dropout_write_J": e.dropout_write, "E_dropout_read_J": e.dropout_read,
-            "E_dropout_reset_J": e.dropout_reset, "E_dropout_J": e.dropout, "E_total_J": e.total,
-            "modelled": True,
+            "E_dropout_reset_J": e.dropout_reset, "E_dropout_J": e.dropout,
+            "E_input_shift_add_J": e.input_shift_add, "E_alpha_multiply_J": e.alpha_multiply,
+            "E_mask_latch_J": e.mask_latch, "E_total_J": e.total, "area_mm2": self.area.total_mm2,
+            "latency_s": self.latency, "modelled": True,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -215,7 +277,8 @@ def _frame_row(name: str, kind: str, rows: int | None, cols: int | None, windows
         "draws": draws, "sense_events": sense_events, "E_crossbar_read_J": e.crossbar_read,
         "E_sense_amp_J": e.sense_amp, "E_dropout_write_J": e.dropout_write,
         "E_dropout_read_J": e.dropout_read, "E_dropout_reset_J": e.dropout_reset,
-        "E_dropout_J": e.dropout, "E_total_J": e.total,
+        "E_dropout_J": e.dropout, "E_input_shift_add_J": e.input_shift_add,
+        "E_alpha_multiply_J": e.alpha_multiply, "E_mask_latch_J": e.mask_latch, "E_total_J": e.total,
     }
 
 
@@ -250,24 +313,36 @@ def cost_report(model: nn.Module, method: Method | str, input_shape: tuple[int, 
         raise RuntimeError(f"{method.name}: layers {unpriced} have random draws but drew no device modules in "
                            f"a pass; its sites must call their sampler (hardware.sampler.layer_events)")
 
-    mtj = hw.mtj
+    mtj, per = hw.mtj, hw.periphery
     r_avg = 2.0 / (1.0 / mtj.r_p + 1.0 / mtj.r_ap)  # harmonic mean: exact for a complementary pair
     cell_read = mtj.v_read ** 2 * mtj.t_read / r_avg  # J per cell per window evaluation
+    module_cycle = mtj.t_pulse + mtj.t_read + mtj.t_reset  # s, one module event
     layers = []
     for i, (geom, lh) in enumerate(plan.layers):
         m = map_layer(geom, hw.crossbar)
         layer_passes = passes if (not reuse_prefix or i >= first) else 1
         draws = lh.draws * layer_passes
         layer_event = events.get(geom.name, event)
+        bits = 1 if geom.binary_input else per.input_bits  # bit-serial real-valued input
+        senses = layer_passes * m.windows * m.cols * m.row_blocks * bits
         energy = EnergyBreakdown(
-            crossbar_read=layer_passes * m.windows * m.cells * cell_read,
-            sense_amp=layer_passes * m.windows * m.cols * m.row_blocks * hw.sense_amp_energy,
+            crossbar_read=layer_passes * m.windows * m.cells * cell_read * bits,
+            sense_amp=senses * hw.sense_amp_energy,
             dropout_write=draws * layer_event.write if layer_event else 0.0,
             dropout_read=draws * layer_event.read if layer_event else 0.0,
             dropout_reset=draws * layer_event.reset if layer_event else 0.0,
+            input_shift_add=0.0 if geom.binary_input else senses * per.shift_add_energy,
+            alpha_multiply=layer_passes * lh.multiplies * per.multiply_energy,
+            mask_latch=draws * per.latch_energy,
         )
+        rounds = -(-lh.draws // lh.modules) if lh.modules else lh.draws  # module firings per pass
+        latency = layer_passes * (m.windows * bits * mtj.t_read + rounds * module_cycle)
         layers.append(LayerCost(m, modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes,
-                                energy=energy))
+                                energy=energy, input_bits=bits, latency=latency))
+    tile_cells = hw.crossbar.rows * hw.crossbar.cols * hw.crossbar.cells_per_weight
+    area = AreaBreakdown(cells=sum(lc.tiles for lc in layers) * tile_cells * per.cell_area,
+                         sense_amps=sum(lc.tiles for lc in layers) * hw.crossbar.cols * per.sense_amp_area,
+                         modules=plan.total_modules * per.cell_area, latches=plan.total_modules * per.latch_area)
 
     if not sampling:
         note = (f"one crossbar pass for T={T}: "
@@ -282,5 +357,5 @@ def cost_report(model: nn.Module, method: Method | str, input_shape: tuple[int, 
         model=model_name or type(model).__name__, method=method.name, method_params=method.params(),
         input_shape=tuple(input_shape), T=T, passes=passes, sampling=sampling, passes_note=note,
         reuse_prefix=reuse_prefix, preset=hw.name, layers=tuple(layers),
-        shared_modules=plan.shared_modules, event=event, events=events,
+        shared_modules=plan.shared_modules, event=event, events=events, area=area,
     )

@@ -78,11 +78,11 @@ def ratio_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p
 
 def preset_table(preset: str = "nvsim_sttram", p: float = 0.2) -> str:
     hw = get_preset(preset)
-    m = hw.mtj
+    m, per = hw.mtj, hw.periphery
     ev = event_energy(m, p)
     rows = [
         ("R_P / R_AP", f"{m.r_p:g} Ω / {m.r_ap:g} Ω (TMR {m.tmr:.0%})", "NVSim-cell"),
-        ("V_read, t_read", f"{m.v_read:g} V, {m.t_read * 1e9:g} ns", "NVSim-cell; Lee2015"),
+        ("V_read, t_read", f"{m.v_read:g} V, {m.t_read * 1e9:g} ns", "NVSim-cell; NVSim-SenseAmp (45 nm)"),
         ("Δ, I_c0, τ0", f"{m.delta:g}, {m.i_c0 * 1e6:g} µA, {m.tau0 * 1e9:g} ns",
          "Schnitzspan2023 (Δ ≥ 40) / assumption (I_c0) / Soumah2024 (τ0)"),
         ("stochastic write pulse", f"{m.t_pulse * 1e9:g} ns at {write_current(m, p) * 1e6:.4g} µA for p = {p}",
@@ -96,6 +96,16 @@ def preset_table(preset: str = "nvsim_sttram", p: float = 0.2) -> str:
         ("sense amplifier", f"{hw.sense_amp_energy * 1e15:g} fJ per sense", "NVSim-SenseAmp"),
         ("tile", f"{hw.crossbar.rows}×{hw.crossbar.cols}, {hw.crossbar.cells_per_weight} cells per weight",
          "DESIGN"),
+        ("technology node", f"{per.node * 1e9:g} nm (every CMOS constant below)", "NVSim-SenseAmp; Horowitz2014; "
+         "NanGate45"),
+        ("cell area", f"{per.cell_area_f2:g} F² per MTJ cell (= {per.cell_area * 1e12:.4g} µm²)", "NVSim-cell-area"),
+        ("sense-amplifier area", f"{per.sense_amp_area_f2:g} F² (= {per.sense_amp_area * 1e12:.4g} µm²)",
+         "NVSim-SenseAmp"),
+        ("real-valued inputs", f"bit-serial, {per.input_bits} bits, shift-add {per.shift_add_energy * 1e12:g} pJ",
+         "ISAAC2016; Horowitz2014"),
+        ("α multiply (Scale)", f"{per.multiply_energy * 1e12:g} pJ", "Horowitz2014"),
+        ("mask latch", f"{per.latch_energy * 1e15:g} fJ per write, {per.latch_area * 1e12:g} µm²",
+         "assumption (energy); NanGate45 (area)"),
         ("module event at p", f"write {ev.write * 1e15:.4g} fJ + read {ev.read * 1e15:.4g} fJ + reset "
          f"{ev.reset * 1e15:.4g} fJ = {ev.total * 1e15:.4g} fJ", "derived"),
     ]

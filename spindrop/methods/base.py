@@ -100,10 +100,12 @@ class NoParams:
 
 @dataclass(frozen=True)
 class LayerHardware:
-    """Physical dropout modules of one layer, and random draws per image per MC pass."""
+    """Physical dropout modules of one layer, random draws per image per MC pass, and multiplies of
+    the layer's outputs per image per pass (e.g. Scale-Dropout's α: one per output, C_out·H_out·W_out)."""
 
     modules: int
     draws: int
+    multiplies: int = 0
 
 
 @dataclass(frozen=True)

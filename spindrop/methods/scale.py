@@ -175,8 +175,11 @@ class ScaleDropout(Method):
         return model
 
     def hardware_plan(self, model: nn.Module, input_shape: tuple[int, ...]) -> HardwarePlan:
-        """No modules per layer, one draw per scaled layer per pass, one shared module."""
+        """No modules per layer, one draw per scaled layer per pass, one shared module; every output of
+        a scaled layer is multiplied by its channel's scale, C_out·H_out·W_out multiplies per pass (the
+        same under both readings of the dropped value: the multiplier takes α or ``dropped_value``)."""
         scaled = {id(layer) for layer in self.placement.layers(model)}
         names = {name for name, layer in binary_layers(model) if id(layer) in scaled}
-        layers = tuple((g, LayerHardware(0, int(g.name in names))) for g in trace_geometry(model, input_shape))
+        layers = tuple((g, LayerHardware(0, 1, g.columns * g.windows) if g.name in names else LayerHardware(0, 0))
+                       for g in trace_geometry(model, input_shape))
         return HardwarePlan(layers, 1 if names else 0)

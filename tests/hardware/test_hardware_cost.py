@@ -92,7 +92,7 @@ def _event_energy_by_hand(p: float) -> tuple[float, float, float]:
     """Dropout-module event at the default preset, written out independently of hardware.device."""
     mtj = DEFAULT.mtj
     assert (mtj.delta, mtj.i_c0, mtj.tau0, mtj.t_pulse) == (40.0, 40.82e-6, 1e-9, 5e-9)
-    assert (mtj.r_p, mtj.r_ap, mtj.v_read, mtj.t_read) == (6000.0, 12000.0, 0.25, 2e-9)
+    assert (mtj.r_p, mtj.r_ap, mtj.v_read, mtj.t_read) == (6000.0, 12000.0, 0.25, 0.8e-9)
     assert (mtj.i_reset, mtj.t_reset, mtj.v_write, mtj.conditional_reset) == (40.82e-6, 5e-9, None, False)
     # write: τ = 5 ns / −ln(0.8) = 22.407 ns; I_w = 40.82 µA·(1 − ln(22.407)/40) = 37.647 µA;
     # time share in P = τ·p/t = p/(−ln(1 − p)) = 0.2/0.22314 = 0.89628;
@@ -101,8 +101,8 @@ def _event_energy_by_hand(p: float) -> tuple[float, float, float]:
     i_w = 40.82e-6 * (1 - math.log(tau / 1e-9) / 40)
     r_w = 12000 - 6000 * p / -math.log(1 - p)
     e_write = i_w ** 2 * 5e-9 * r_w
-    # read: V²·t·(p/R_AP + (1 − p)/R_P) = 0.0625·2e-9·(0.2/12k + 0.8/6k) = 1.25e-10·1.5e-4 = 1.875e-14 J
-    e_read = 0.25 ** 2 * 2e-9 * (p / 12000 + (1 - p) / 6000)
+    # read: V²·t·(p/R_AP + (1 − p)/R_P) = 0.0625·0.8e-9·(0.2/12k + 0.8/6k) = 5e-11·1.5e-4 = 7.5e-15 J
+    e_read = 0.25 ** 2 * 0.8e-9 * (p / 12000 + (1 - p) / 6000)
     # reset at I_r = I_c0: τ_r = τ0 = 1 ns, P_r = 1 − e^{−5} = 0.99326, AP share = τ_r·P_r/t_r = 0.19865,
     # R_r = 6 kΩ + 6 kΩ·0.19865 = 7191.9 Ω; switched (p) at R_r, others (1 − p) in P:
     # E_reset = (40.82 µA)²·5 ns·(0.2·7191.9 + 0.8·6000) = 1.6663e-9·5e-9·6238.4 = 5.1974e-14 J
@@ -114,7 +114,7 @@ def _event_energy_by_hand(p: float) -> tuple[float, float, float]:
 def test_event_energy_by_hand():
     w, r, z = _event_energy_by_hand(0.2)
     assert w == pytest.approx(4.6928e-14, rel=1e-4)
-    assert r == pytest.approx(1.875e-14, rel=1e-12)
+    assert r == pytest.approx(7.5e-15, rel=1e-12)
     assert z == pytest.approx(5.1974e-14, rel=1e-4)
     ev = cost_report(small_model(), "spatial", SHAPE, T=T, preset=TILE16).event
     assert (ev.write, ev.read, ev.reset) == pytest.approx((w, r, z), rel=1e-9)
@@ -126,33 +126,44 @@ def test_energy_breakdown_by_hand(name):
     stochastic = name != "deterministic"
     passes = [1, T, T] if stochastic else [1, 1, 1]
     # cell read per cell per window: V²·t/R_avg, R_avg = 2/(1/6k + 1/12k) = 8 kΩ:
-    # 0.0625 · 2e-9 / 8000 = 1.5625e-14 J
-    cell = 0.25 ** 2 * 2e-9 / 8000
+    # 0.0625 · 0.8e-9 / 8000 = 6.25e-15 J
+    cell = 0.25 ** 2 * 0.8e-9 / 8000
+    # conv0 reads the real-valued image bit-serially: 8 bit planes, each a crossbar read and a sense
+    bits = [8, 1, 1]
     # cells·windows: conv0 72·36 = 2592, conv2 576·36 = 20736, fc5 11520·1 = 11520
     cells_windows = [2592, 20736, 11520]
-    xbar = [n * P * cell for n, P in zip(cells_windows, passes)]
-    # sense events per pass = windows·cols·row_blocks: conv0 36·4·1 = 144, conv2 36·8·3 = 864,
+    xbar = [n * P * b * cell for n, P, b in zip(cells_windows, passes, bits)]
+    # sense events per pass = windows·cols·row_blocks·bits: conv0 36·4·1·8 = 1152, conv2 36·8·3 = 864,
     # fc5 1·20·18 = 360; E_sense = 10.26e-14 J (NVSim 45 nm)
-    sense = [n * P * 10.26e-14 for n, P in zip([144, 864, 360], passes)]
+    senses = [n * P * b for n, P, b in zip([144, 864, 360], passes, bits)]
+    sense = [n * 10.26e-14 for n in senses]
+    # conv0's 8 bit planes are combined by one shift-and-add per sense: 0.1 pJ (Horowitz 2014, 32-bit add)
+    shift_add = [senses[0] * 0.1e-12, 0.0, 0.0]
+    # Scale multiplies every output of a scaled layer: conv2 8·36 = 288, fc5 20 per pass; 1.1 pJ (FP16)
+    mults = [0, 288 * T, 20 * T] if name == "scale" else [0, 0, 0]
     w, rd, z = _event_energy_by_hand(0.2)
     draws = [d * P for (_, d), P in zip(EXPECTED[name][:3], passes)]
-    for lc, x, s, d in zip(r.layers, xbar, sense, draws):
+    for lc, x, s, d, a, m in zip(r.layers, xbar, sense, draws, shift_add, mults):
         assert lc.energy.crossbar_read == pytest.approx(x, rel=1e-12)
         assert lc.energy.sense_amp == pytest.approx(s, rel=1e-12)
         assert lc.energy.dropout_write == pytest.approx(d * w, rel=1e-9)
         assert lc.energy.dropout_read == pytest.approx(d * rd, rel=1e-9)
         assert lc.energy.dropout_reset == pytest.approx(d * z, rel=1e-9)
-    # totals, e.g. spindrop: crossbar 1.5625e-14·(2592 + 20·(20736 + 11520)) = 1.01205e-8 J,
-    # sense 10.26e-14·(144 + 20·(864 + 360)) = 2.52642e-9 J, dropout 20·1584·1.17652e-13 = 3.7272e-9 J
+        assert lc.energy.input_shift_add == pytest.approx(a, rel=1e-12)
+        assert lc.energy.alpha_multiply == pytest.approx(m * 1.1e-12, rel=1e-12)
+        assert lc.energy.mask_latch == pytest.approx(d * 1e-15, rel=1e-12)  # one latch write per draw
+    # totals, e.g. spindrop: crossbar 6.25e-15·(2592·8 + 20·(20736 + 11520)) = 4.1616e-9 J,
+    # sense 10.26e-14·(1152 + 20·(864 + 360)) = 2.62984e-9 J, dropout 20·1584·1.06402e-13 = 3.37082e-9 J
     e = r.energy
+    extra = sum(shift_add) + sum(mults) * 1.1e-12 + sum(draws) * 1e-15
     assert e.crossbar_read == pytest.approx(sum(xbar), rel=1e-12)
     assert e.sense_amp == pytest.approx(sum(sense), rel=1e-12)
     assert e.dropout == pytest.approx(sum(draws) * (w + rd + z), rel=1e-9)
-    assert e.total == pytest.approx(sum(xbar) + sum(sense) + sum(draws) * (w + rd + z), rel=1e-9)
+    assert e.total == pytest.approx(sum(xbar) + sum(sense) + sum(draws) * (w + rd + z) + extra, rel=1e-9)
     if name == "spindrop":
-        assert e.crossbar_read == pytest.approx(1.01205e-8, rel=1e-5)
-        assert e.sense_amp == pytest.approx(2.52642e-9, rel=1e-5)
-        assert e.dropout == pytest.approx(3.7272e-9, rel=1e-4)
+        assert e.crossbar_read == pytest.approx(4.1616e-9, rel=1e-5)
+        assert e.sense_amp == pytest.approx(2.62984e-9, rel=1e-5)
+        assert e.dropout == pytest.approx(3.37082e-9, rel=1e-4)
 
 
 def test_deterministic_pays_one_pass_whatever_T():
@@ -249,3 +260,54 @@ def test_table_main_prints_markdown(capsys):
     out = capsys.readouterr().out
     assert "| vgg_small 3×32×32 | spindrop |" in out and "| lenet5 |" in out
     assert "modelled" in out and "94.11" in out
+
+
+def test_classifier_real_valued_input_is_bit_serial():
+    """The default LeNet-5 classifier reads real-valued BatchNorm outputs (8 bit planes); the BinaryNet
+    variant binarises them (1 plane, no shift-add) and gains the method's draws instead."""
+    shape = (1, 28, 28)
+    plain = cost_report(spindrop.build_model("lenet5", shape, 10, 0.5), "spindrop", shape, T=4)
+    binary = cost_report(spindrop.build_model("lenet5_bc", shape, 10, 0.5), "spindrop", shape, T=4)
+    a, b = plain.layers[-1], binary.layers[-1]
+    assert (a.input_bits, b.input_bits) == (8, 1)
+    # classifier 42 → 10, one row block: 4 passes · 1 window · 10 cols · 8 bits shift-adds of 0.1 pJ
+    assert a.energy.input_shift_add == pytest.approx(4 * 10 * 8 * 0.1e-12, rel=1e-12)
+    assert b.energy.input_shift_add == 0.0
+    assert a.energy.crossbar_read == pytest.approx(8 * b.energy.crossbar_read, rel=1e-12)
+    assert (a.draws_per_pass, b.draws_per_pass) == (0, 42)
+
+
+def test_area_by_hand():
+    """Area of the small model on 16×16 tiles: tiles 1 + 3 + 36 = 40 of 16·16·2 cells of 57.5 F² at 45 nm,
+    16 sense amplifiers of 50,000 F² per tile, one cell and one latch (4.522 µm²) per dropout module."""
+    f2 = (45e-9) ** 2
+    cells = 40 * 16 * 16 * 2 * 57.5 * f2          # 40 · 512 · 1.164375e-13 = 2.38464e-9 m²
+    sense = 40 * 16 * 50_000 * f2                 # 640 · 1.0125e-10 = 6.48e-8 m²
+    for name, ((_, _), (m2, _), (m5, _), shared) in EXPECTED.items():
+        r = cost_report(small_model(), name, SHAPE, T=T, preset=TILE16)
+        modules = m2 + m5 + shared
+        assert r.area.cells == pytest.approx(cells, rel=1e-12)
+        assert r.area.sense_amps == pytest.approx(sense, rel=1e-12)
+        assert r.area.modules == pytest.approx(modules * 57.5 * f2, rel=1e-12)
+        assert r.area.latches == pytest.approx(modules * 4.522e-12, rel=1e-12)
+        assert r.area.total_mm2 == pytest.approx((cells + sense + modules * (57.5 * f2 + 4.522e-12)) * 1e6,
+                                                 rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_latency_by_hand(name):
+    """Latency: layers, windows and passes in sequence; t_read = 0.8 ns per bit plane; a module cycle
+    t_pulse + t_read + t_reset = 5 + 0.8 + 5 = 10.8 ns each time a layer's modules fire."""
+    r = cost_report(small_model(), name, SHAPE, T=T, preset=TILE16)
+    stochastic = name != "deterministic"
+    passes = [1, T, T] if stochastic else [1, 1, 1]
+    reads = [36 * 8, 36, 1]  # windows · bit planes
+    (_, _), (m2, d2), (m5, d5), shared = EXPECTED[name]
+    # firings per pass: spindrop conv2 1296 / 36 = 36 (every window), others once; Scale's shared
+    # module fires once per scaled layer
+    rounds = [0, -(-d2 // m2) if m2 else d2, -(-d5 // m5) if m5 else d5]
+    want = [P * (n * 0.8e-9 + k * 10.8e-9) for P, n, k in zip(passes, reads, rounds)]
+    assert [lc.latency for lc in r.layers] == pytest.approx(want, rel=1e-12)
+    assert r.latency == pytest.approx(sum(want), rel=1e-12)
+    if name == "spindrop":  # 36 module cycles per pass on conv2: 20·(36·0.8 + 36·10.8 + 0.8 + 10.8) + 230.4 ns
+        assert r.latency == pytest.approx(20 * (36 * 0.8 + 36 * 10.8 + 0.8 + 10.8) * 1e-9 + 230.4e-9, rel=1e-12)
