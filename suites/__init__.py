@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registration)
     selective,
     shift,
     temperature,
+    tsweep,
 )
 from .base import SUITES, Suite, SuiteResult, Target, get_suite, list_suites, register_suite
 

@@ -184,11 +184,11 @@ class Workbench:
         return get_method(target.method, **target.method_params).hardware_plan(
             self.untrained_network(target), info.shape)
 
-    def cost(self, target: Target) -> CostReport:
-        """Modelled cost per image of T-sample MC inference on the run's hardware preset; with a
+    def cost(self, target: Target, T: int | None = None) -> CostReport:
+        """Modelled cost per image of T-sample MC inference (default: the run's T) on the run's hardware preset; with a
         non-ideal device the dropout events are priced at the realised p_i of chip = the target's
         seed (the modules :meth:`predict` draws masks from)."""
         info = dataset_info(target.dataset)
         method = get_method(target.method, **target.method_params)
-        return cost_report(self.untrained_network(target), method, info.shape, T=self.T, preset=self.preset,
+        return cost_report(self.untrained_network(target), method, info.shape, T=T or self.T, preset=self.preset,
                     model_name=target.model, chip_seed=target.seed)

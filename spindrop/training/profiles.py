@@ -59,7 +59,9 @@ class EvalPlan:
     mc_samples: T (the profile's default plan sets it for every dataset);
     test_subset/ood_subset/shift_subset: images per set (None = all);
     severities: corruption severities of the shift suite;
-    faults: the robustness suite's sweep.
+    faults: the robustness suite's sweep;
+    mc_sweep: the numbers of MC samples of the ``tsweep`` suite, ascending: every T is a prefix of
+    one sequence of max(mc_sweep) passes on the same trained networks (docs/design.md "T sweep").
     """
 
     mc_samples: int = 20
@@ -68,6 +70,12 @@ class EvalPlan:
     shift_subset: int | None = 2000
     severities: tuple[int, ...] = (1, 3, 5)
     faults: FaultSweep = FaultSweep()
+    mc_sweep: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+
+    def __post_init__(self) -> None:
+        sweep = self.mc_sweep
+        if not sweep or any(t < 1 for t in sweep) or list(sweep) != sorted(set(sweep)):
+            raise ValueError(f"mc_sweep={sweep} must be distinct MC sample counts >= 1 in ascending order")
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ SMOKE = Profile(
         "fashion_mnist": TrainPlan("lenet5", 0.5, epochs=1, batch_size=64, train_subset=512),
         "cifar10": TrainPlan("vgg_small", 0.0625, epochs=1, batch_size=64, train_subset=256),
     },
-    eval=EvalPlan(mc_samples=4, test_subset=256, ood_subset=128, shift_subset=64, severities=(3,),
+    eval=EvalPlan(mc_samples=4, test_subset=256, ood_subset=128, shift_subset=64, severities=(3,), mc_sweep=(1, 2, 4),
                   faults=FaultSweep(sigma=(0.05,), stuck_drop=(0.2,), stuck_keep=(0.2,), p_drift=(0.1,), draws=2)),
     val_size=256,
 )
@@ -125,14 +133,16 @@ QUICK = Profile(
         "fashion_mnist": TrainPlan("lenet5", 2.0, epochs=3, batch_size=128, lr=5e-3),
         "cifar10": TrainPlan("vgg_small", 0.125, epochs=2, batch_size=128, lr=5e-3, train_subset=6000),
     },
+    # the T sweep ends at the run's T = 10, so it reuses the accuracy suite's passes (no extra inference)
     eval=EvalPlan(mc_samples=10, test_subset=5000, ood_subset=500, shift_subset=250, severities=(1, 5),
+                  mc_sweep=(1, 2, 5, 10),
                   # robustness: 10 points + the reference, 2 chips, 500 + 250 images: about 4 min of
                   # 2-core time on cached LeNet-5 ×2 networks (docs/hardware.md §7)
                   faults=FaultSweep(sigma=(0.02, 0.05, 0.1, 0.2), stuck_drop=(0.05, 0.2), stuck_keep=(0.05, 0.2),
                                     p_drift=(-0.1, 0.1), draws=2, test_subset=500, ood_subset=250)),
     # SpinDrop's per-window masks make CIFAR-10 MC inference ~20 images/s here: smaller sets.
     eval_for={"cifar10": EvalPlan(mc_samples=10, test_subset=1000, ood_subset=100, shift_subset=100,
-                                  severities=(1, 5),
+                                  severities=(1, 5), mc_sweep=(1, 2, 5, 10),
                                   # robustness on the tiny CIFAR-10 net: the largest point of each axis,
                                   # 2 chips, 200 + 100 images (SpinDrop's MC inference bounds it here)
                                   faults=FaultSweep(sigma=(0.2,), stuck_drop=(0.2,), stuck_keep=(0.2,),
