@@ -11,13 +11,22 @@ another binary layer also binarise their input (``binary_input=True``): these ar
 crossbar layers whose word lines a dropout module can gate. A dropout *site* installed by a
 method (:mod:`spindrop.methods.base`) takes over the MAC of such a layer, so the model code
 never names a method.
+
+Inference (eval mode, no autograd, fp32 on the CPU) computes a binary-input layer's MAC bit-packed
+(:func:`spindrop.kernels.bitpack.binary_mac`, XNOR-popcount): the same integers as the fp32
+convolution, so the same numbers (docs/performance.md "The bit-packed inference path"). A site
+opts in with ``packed_forward``; training and every other case run the fp32 path.
 """
 from __future__ import annotations
+
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import BackwardCFunction  # the ctx class: it declares saved_tensors
+
+from .kernels import bitpack
 
 
 class _SignSTE(torch.autograd.Function):
@@ -39,6 +48,15 @@ def sign(x: Tensor) -> Tensor:
     return _SignSTE.apply(x)
 
 
+class Site(Protocol):
+    """What a binary layer asks of the dropout site installed on it
+    (:class:`spindrop.methods.base.DropoutSite`)."""
+
+    def __call__(self, layer: BinaryLayer, x: Tensor) -> Tensor: ...
+
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None: ...
+
+
 class BinaryLayer(nn.Module):
     """Mixin state shared by :class:`BinaryConv2d` and :class:`BinaryLinear`.
 
@@ -48,7 +66,7 @@ class BinaryLayer(nn.Module):
 
     weight: Tensor  # declared for the type checker: nn.Conv2d / nn.Linear create it
     binary_input: bool
-    site: nn.Module | None
+    site: Site | None
 
     def binary_weight(self) -> Tensor:
         return sign(self.weight)
@@ -61,7 +79,22 @@ class BinaryLayer(nn.Module):
     def mac(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
+    def packs(self, x: Tensor) -> bool:
+        """Whether this forward may take the bit-packed path: a binary input, eval mode, no
+        autograd, and an input and geometry the kernel takes."""
+        return (self.binary_input and not self.training and not torch.is_grad_enabled()
+                and bitpack.supports(x))
+
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
+        """The MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` (uint8 or bool, broadcast
+        against ``x``; None keeps all), bit-packed: equal to ``mac`` of the gated ±1 input."""
+        raise NotImplementedError
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.packs(x):
+            out = self.packed_mac(x) if self.site is None else self.site.packed_forward(self, x)
+            if out is not None:
+                return out
         if self.binary_input:
             x = sign(x)
         if self.site is not None:
@@ -89,6 +122,13 @@ class BinaryConv2d(BinaryLayer, nn.Conv2d):
         w = self.binary_weight() if weight is None else weight
         return F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
 
+    def packs(self, x: Tensor) -> bool:
+        return (super().packs(x) and tuple(self.dilation) == (1, 1) and self.groups == 1
+                and self.padding_mode == "zeros")
+
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
+        return bitpack.binary_mac(x, self.weight, keep, threshold, self.stride, self.padding)
+
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_input={self.binary_input}"
 
@@ -104,6 +144,9 @@ class BinaryLinear(BinaryLayer, nn.Linear):
     def mac(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
         w = self.binary_weight() if weight is None else weight
         return F.linear(x, w)
+
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
+        return bitpack.binary_mac(x, self.weight, keep, threshold)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_input={self.binary_input}"

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from .kernels import backends
+from .kernels import backends, exact_sources
 
 
 def digest(*parts: object) -> str:
@@ -86,9 +86,10 @@ def module_file(obj: type) -> Path:
 
 
 def files_fingerprint(files: Iterable[Path], relative_to: dict[Path, str] | None = None) -> str:
-    """Fingerprint of a set of source files (their names relative to their package and digests)."""
+    """Fingerprint of a set of source files (their names relative to their package and digests),
+    without the kernels that change no number (:func:`spindrop.kernels.exact_sources`)."""
     entries = []
-    for path in sorted(set(files)):
+    for path in sorted(set(files) - exact_sources()):
         name = next((f"{pkg}/{path.relative_to(root)}" for root, pkg in (relative_to or {}).items()
                      if path.is_relative_to(root)), path.name)
         entries.append((name, source_digest(path)))

@@ -5,7 +5,9 @@ Each kernel is one C file beside this package, compiled on first use for this ma
 """
 from __future__ import annotations
 
-from . import wordline
+from pathlib import Path
+
+from . import bitpack, wordline
 
 
 def backends() -> dict[str, str]:
@@ -16,3 +18,12 @@ def backends() -> dict[str, str]:
     result computed with one is not reused by the other.
     """
     return {"wordline": "compiled" if wordline.available() else "torch"}
+
+
+def exact_sources() -> frozenset[Path]:
+    """Sources of the kernels whose numbers equal the fp32 path's bit for bit (the bit-packed
+    MAC: integer sums, tests/core/test_bitpack.py). They cannot change a result, so no code
+    fingerprint contains them (:func:`spindrop.fingerprint.files_fingerprint`) and their backend
+    is not in :func:`backends`: building them, or not, or editing them, makes no cell stale."""
+    source = Path(bitpack.__file__).resolve()
+    return frozenset({source, source.with_name("bitpack.c")})

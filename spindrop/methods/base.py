@@ -165,6 +165,20 @@ class DropoutSite(nn.Module):
             mask = self.sampler(shape, module_dims, self.config.p, device).to(dtype)
         return mask.mul_(1.0 / (1.0 - self.config.p)) if self.config.rescale else mask
 
+    def keep_bits(self, shape: tuple[int, ...], module_dims: tuple[int, ...],
+                  device: torch.device) -> tuple[Tensor, int]:
+        """The bits :meth:`keep_multiplier` draws, as (bytes, threshold): keep iff byte ≥ threshold.
+        The same draws from the same generator state (the bit-packed path, docs/performance.md)."""
+        if self.sampler is ideal_keep_mask:
+            return uniform_levels(shape, device), keep_threshold(self.config.p)
+        return self.sampler(shape, module_dims, self.config.p, device), 1
+
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        """This site's output computed by ``layer.packed_mac`` on the un-binarised ``x``, or None
+        where the site has no bit-packed form (then :meth:`forward` runs). Bit-packed inputs are
+        ternary: a site opts in only where its gated input is ±1 or 0 (no rescaling)."""
+        return None
+
     def gate(self, x: Tensor, shape: tuple[int, ...], module_dims: tuple[int, ...]) -> Tensor:
         """``x`` with the dropped entries set to 0: keep bits of ``shape`` (broadcast against
         ``x``) from :meth:`keep_multiplier`; kept entries × 1/(1 − p) when rescaling."""

@@ -98,6 +98,9 @@ class ScaleSite(DropoutSite):
     def forward(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         return self.scale(layer.mac(x))
 
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        return self.scale(layer.packed_mac(x))
+
 
 class PostNormScaleSite(ScaleSite):
     """The scale after the BatchNorm that follows the layer: the layer's MAC is left as it is
@@ -109,6 +112,9 @@ class PostNormScaleSite(ScaleSite):
 
     def forward(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         return layer.mac(x)
+
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        return layer.packed_mac(x)
 
 
 def _following_norm(model: nn.Module, layer: BinaryLayer) -> nn.Module:

@@ -28,6 +28,12 @@ class ElementwiseSite(DropoutSite):
         shape = tuple(x.shape)
         return layer.mac(self.gate(x, shape, tuple(range(1, x.dim()))))
 
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        if not self.stochastic or self.config.rescale:
+            return None
+        keep, threshold = self.keep_bits(tuple(x.shape), tuple(range(1, x.dim())), x.device)
+        return layer.packed_mac(x, keep, threshold)
+
 
 class ChannelSite(DropoutSite):
     """One Bernoulli bit per (sample, input channel), broadcast over H×W (Dropout2d semantics).
@@ -61,6 +67,17 @@ class ChannelSite(DropoutSite):
             return layer.mac(self.gate(grouped, (x.shape[0], in_map[0], 1), (1,)).reshape(x.shape))
         shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2)
         return layer.mac(self.gate(x, shape, (1,)))
+
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        if not self.stochastic or self.config.rescale:
+            return None
+        in_map = reads_map(self.in_map, x.shape[1]) if x.dim() == 2 else None
+        if in_map is not None:  # one bit per channel of the flattened map, as in sample
+            keep, threshold = self.keep_bits((x.shape[0], in_map[0], 1), (1,), x.device)
+            keep = keep.expand(x.shape[0], in_map[0], in_map[1] * in_map[2]).reshape(x.shape)
+            return layer.packed_mac(x, keep, threshold)
+        keep, threshold = self.keep_bits(tuple(x.shape[:2]) + (1,) * (x.dim() - 2), (1,), x.device)
+        return layer.packed_mac(x, keep, threshold)
 
 
 class WordLineSite(DropoutSite):
@@ -119,6 +136,14 @@ class WordLineSite(DropoutSite):
             outs.append(_WordLineMac.apply(chunk, weight, mask, (kh, kw, wp, n)))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out.view(batch, layer.out_channels, h_out, wp)[..., :w_out]
+
+    def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
+        """Bit-packed on a fully connected layer (its word lines are its inputs: one bit per
+        input); a conv keeps its compiled kernel (the bits differ per window)."""
+        if isinstance(layer, BinaryConv2d) or not self.stochastic or self.config.rescale:
+            return None
+        keep, threshold = self.keep_bits(tuple(x.shape), (1,), x.device)
+        return layer.packed_mac(x, keep, threshold)
 
     def _word_line_thresholds(self, rows: tuple[int, int, int], device: torch.device) -> Tensor | int | None:
         """Keep thresholds on the 8-bit grid of the word lines ``rows`` = (C_in, k_h, k_w): one for

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spindrop import fingerprint, kernels
-from spindrop.kernels import build, wordline
+from spindrop.kernels import bitpack, build, wordline
 
 SOURCE = "int answer(void) { return %d; }\n"
 
@@ -119,3 +119,17 @@ def test_a_library_without_its_checksum_record_is_rebuilt(source, tmp_path):
     build.load.cache_clear()
     assert _answer(build.load(source)) == 42
     assert library.stat().st_mtime_ns != stamp and library.with_name(library.name + ".sha256").exists()
+
+
+def test_the_bit_packed_kernel_is_in_no_code_fingerprint(monkeypatch):
+    """Its numbers equal the fp32 path's (tests/core/test_bitpack.py), so neither editing its sources
+    nor whether it is built may make a cell stale; editing another kernel still does."""
+    assert kernels.exact_sources() <= set(fingerprint.package_files("spindrop"))
+    before = fingerprint.code_fingerprint(["spindrop"], [], [])
+    real = fingerprint.source_digest
+    monkeypatch.setattr(fingerprint, "source_digest",
+                        lambda p: "edited" if Path(p).resolve() in kernels.exact_sources() else real(p))
+    monkeypatch.setattr(bitpack, "available", lambda: not bitpack.available())
+    assert fingerprint.code_fingerprint(["spindrop"], [], []) == before
+    monkeypatch.setattr(fingerprint, "source_digest", lambda p: "edited" if Path(p).name == "wordline.c" else real(p))
+    assert fingerprint.code_fingerprint(["spindrop"], [], []) != before

@@ -1,0 +1,231 @@
+/* Bit-packed inference of a binary layer: ternary input (+1, -1 or 0) times +-1 weights by
+ * XNOR-popcount (docs/performance.md "The bit-packed inference path"). Loaded by
+ * spindrop/kernels/bitpack.py.
+ *
+ * Input: x (B, C, H, W) fp32 before binarisation and keep bytes u with element strides
+ * (sb, sc, sh, sw) (0 where the mask is broadcast); entry (b, c, y, x) is
+ *     v = 0 if u[b, c, y, x] < t, else sign(x) = +1 if x >= 0 else -1 (NaN: -1, as spindrop.binary.sign).
+ * A fully connected layer is the case H = W = kh = kw = 1, C = inputs.
+ *
+ * Packing: each zero-padded input row (b, y) is one bit string of Wp*C bits, pixel-major and
+ * channel-minor (bit (x*C + c)), as two planes: s (1 = -1) and k (1 = the entry counts: kept and
+ * not padding). The window at (oh, ow) reads kh segments, segment i being the kw*C bits from bit
+ * ow*stride_w*C of row oh*stride_h + i; each segment is padded to SW = ceil(kw*C/64) words with k = 0.
+ * Weights are packed in the same order, so with a = the window's s, w = the weight's sign bits:
+ *     y[b, o, oh, ow] = sum over counted bits of (+-1)(+-1) = popcount(k) - 2*popcount((a XOR w) AND k),
+ * an exact integer. Padding, dropped entries and the tail bits of each segment have k = 0.
+ *
+ * Popcount: AVX-512 VPOPCNTDQ (8 words per instruction) where the compiler targets it
+ * (-march=native on a CPU that has it), else the compiler's scalar popcount; bp_force_portable(1)
+ * selects the scalar one at run time (tests).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#ifdef __AVX512VPOPCNTDQ__
+#include <immintrin.h>
+#endif
+
+#define VW 8 /* windows per vector: 8 x 64-bit lanes */
+
+typedef uint64_t v8u __attribute__((vector_size(VW * sizeof(uint64_t))));
+
+static int portable = 0;
+
+void bp_force_portable(int on) { portable = on; }
+
+/* 1 when the vector popcount is compiled in and not switched off. */
+int bp_vector_popcount(void) {
+#ifdef __AVX512VPOPCNTDQ__
+    return !portable;
+#else
+    return 0;
+#endif
+}
+
+static inline v8u popcount_scalar(v8u v) {
+    v8u r;
+    for (int e = 0; e < VW; e++) r[e] = (uint64_t)__builtin_popcountll(v[e]);
+    return r;
+}
+
+#ifdef __AVX512VPOPCNTDQ__
+static inline v8u popcount_vector(v8u v) { return (v8u)_mm512_popcnt_epi64((__m512i)v); }
+#endif
+
+static inline v8u vload(const uint64_t *p) { v8u v; memcpy(&v, p, sizeof v); return v; }
+
+static int64_t words(int64_t bits) { return (bits + 63) / 64; }
+
+/* 64 bits of a row from bit `pos` (the row has one spare word at its end). */
+static inline uint64_t bits_at(const uint64_t *row, int64_t pos) {
+    const int64_t q = pos >> 6;
+    const int r = (int)(pos & 63);
+    return r ? (row[q] >> r) | (row[q + 1] << (64 - r)) : row[q];
+}
+
+/* OR the low `n` bits of v into a bit string at bit `pos` (n <= 64; one spare word at the end). */
+static inline void put_bits(uint64_t *row, int64_t pos, uint64_t v, int64_t n) {
+    const int64_t q = pos >> 6;
+    const int r = (int)(pos & 63);
+    row[q] |= v << r;
+    if (r && r + n > 64) row[q + 1] |= v >> (64 - r);
+}
+
+/* Sign and count planes of the padded input: (B, Hp, RW) words each, RW = words(Wp*C) + 1. Per
+ * row, the C bits of PB pixels are assembled in registers, 64 channels at a time (the floats of a
+ * channel's pixels are contiguous), then written at bit (x + pw)*C. */
+#define PB 8
+typedef float v8f __attribute__((vector_size(PB * sizeof(float))));
+typedef int32_t v8i __attribute__((vector_size(PB * sizeof(int32_t))));
+
+static void pack_input(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t sh, int64_t sw,
+                       int t, int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
+                       uint64_t *s, uint64_t *k, int threads) {
+    const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t row = 0; row < B * Hp; row++) {
+        const int64_t b = row / Hp, y = row % Hp - ph;
+        uint64_t *srow = s + row * RW, *krow = k + row * RW;
+        memset(srow, 0, (size_t)RW * sizeof(uint64_t));
+        memset(krow, 0, (size_t)RW * sizeof(uint64_t));
+        if (y < 0 || y >= H) continue; /* a padding row: nothing counts */
+        for (int64_t x0 = 0; x0 < W; x0 += PB) {
+            const int np = (int)(W - x0 < PB ? W - x0 : PB);
+            for (int64_t c0 = 0; c0 < C; c0 += 64) {
+                const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
+                v8u sv = {0}, kv = {0};
+                for (int c = 0; c < nc; c++) {
+                    const float *xr = x + ((b * C + c0 + c) * H + y) * W + x0;
+                    const uint8_t *ur = u + b * sb + (c0 + c) * sc + y * sh + x0 * sw;
+                    v8f xv = {0};
+                    v8i kb = {0};
+                    if (np == PB) memcpy(&xv, xr, sizeof xv);
+                    else memcpy(&xv, xr, (size_t)np * sizeof(float));
+                    if (sw == 1 && np == PB) {
+                        uint8_t kk[PB];
+                        memcpy(kk, ur, PB);
+                        kb = __builtin_convertvector(*(const uint8_t __attribute__((vector_size(PB))) *)kk, v8i);
+                    } else if (sw == 0) {
+                        kb = (v8i){0} + (int32_t)ur[0];
+                    } else {
+                        for (int e = 0; e < np; e++) kb[e] = ur[e * sw];
+                    }
+                    const v8i neg = ~(xv >= 0.0f), kept = kb >= t; /* lanes of -1 (true) or 0; NaN is negative */
+                    sv |= (__builtin_convertvector(neg, v8u) & 1) << (uint64_t)c;
+                    kv |= (__builtin_convertvector(kept, v8u) & 1) << (uint64_t)c;
+                }
+                for (int e = 0; e < np; e++) {
+                    const int64_t pos = (x0 + e + pw) * C + c0;
+                    put_bits(srow, pos, sv[e], nc);
+                    put_bits(krow, pos, kv[e], nc);
+                }
+            }
+        }
+    }
+}
+
+/* Weights (O, C, kh, kw) fp32 -> sign bits (O, KW), KW = kh*SW. */
+static void pack_weights(const float *w, uint64_t *wp, int64_t O, int64_t C, int64_t kh, int64_t kw,
+                         int64_t SW) {
+    memset(wp, 0, (size_t)(O * kh * SW) * sizeof(uint64_t));
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++) {
+                    const int64_t bit = j * C + c, q = (o * kh + i) * SW + (bit >> 6);
+                    if (!(w[((o * C + c) * kh + i) * kw + j] >= 0.0f)) wp[q] |= 1ULL << (bit & 63);
+                }
+}
+
+/* Window e of a block: its segments a[q*VW + e], m[q*VW + e] (q < KW); returns popcount(m). */
+static int64_t gather(const uint64_t *srow0, const uint64_t *krow0, int64_t RW, int64_t kh, int64_t SW,
+                      int64_t n, int64_t off, int e, uint64_t *a, uint64_t *m) {
+    int64_t kept = 0;
+    for (int64_t i = 0; i < kh; i++) {
+        const uint64_t *sr = srow0 + i * RW, *kr = krow0 + i * RW;
+        for (int64_t q = 0; q < SW; q++) {
+            const int64_t rest = n - 64 * q, at = (i * SW + q) * VW + e;
+            const uint64_t tail = rest >= 64 ? ~0ULL : (1ULL << rest) - 1;
+            a[at] = bits_at(sr, off + 64 * q);
+            m[at] = bits_at(kr, off + 64 * q) & tail;
+            kept += __builtin_popcountll(m[at]);
+        }
+    }
+    return kept;
+}
+
+/* Output channels [o0, o0 + OB) of a block of VW windows: acc[r][e] = popcount((a XOR w) AND m). */
+#define OB 4
+static inline void block_dots(const uint64_t *a, const uint64_t *m, const uint64_t *wp, int64_t KW,
+                              int64_t o0, int nr, int vector, v8u *acc) {
+    for (int r = 0; r < OB; r++) acc[r] = (v8u){0};
+    (void)vector;
+    for (int64_t q = 0; q < KW; q++) {
+        const v8u av = vload(a + q * VW), mv = vload(m + q * VW);
+        for (int r = 0; r < nr; r++) {
+            const v8u d = (av ^ wp[(o0 + r) * KW + q]) & mv;
+#ifdef __AVX512VPOPCNTDQ__
+            acc[r] += vector ? popcount_vector(d) : popcount_scalar(d);
+#else
+            acc[r] += popcount_scalar(d);
+#endif
+        }
+    }
+}
+
+/* y (B, O, Ho, Wo) fp32 = the layer's MAC on the ternary input (file comment). Blocks of VW
+ * consecutive windows (in (b, oh, ow) order) are the vector lanes: each weight word is
+ * broadcast against the VW windows' words, and a block inside one image stores VW contiguous
+ * outputs per channel. */
+void bp_conv(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t sh, int64_t sw, int t,
+             const float *w, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
+             int64_t kw, int64_t stride_h, int64_t stride_w, int64_t ph, int64_t pw, int threads) {
+    const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
+    const int64_t Ho = (Hp - kh) / stride_h + 1, Wo = (Wp - kw) / stride_w + 1, L = Ho * Wo;
+    const int64_t n = kw * C, SW = words(n), KW = kh * SW;
+    uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
+    uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
+    uint64_t *wp = malloc((size_t)(O * KW) * sizeof(uint64_t));
+    pack_input(x, u, sb, sc, sh, sw, t, B, C, H, W, ph, pw, s, k, threads);
+    pack_weights(w, wp, O, C, kh, kw, SW);
+    const int vector = bp_vector_popcount();
+    const int64_t blocks = (B * L + VW - 1) / VW;
+#pragma omp parallel num_threads(threads)
+    {
+        uint64_t *a = calloc((size_t)(KW * VW), sizeof(uint64_t));
+        uint64_t *m = calloc((size_t)(KW * VW), sizeof(uint64_t));
+        int64_t at[VW];
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int nw = (int)(B * L - blk * VW < VW ? B * L - blk * VW : VW);
+            v8u kept = {0};
+            for (int e = 0; e < VW; e++) {
+                if (e >= nw) { /* an idle lane counts nothing */
+                    for (int64_t q = 0; q < KW; q++) a[q * VW + e] = m[q * VW + e] = 0;
+                    continue;
+                }
+                const int64_t idx = blk * VW + e, b = idx / L, l = idx % L, oh = l / Wo, ow = l % Wo;
+                const int64_t base = (b * Hp + oh * stride_h) * RW;
+                kept[e] = (uint64_t)gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, e, a, m);
+                at[e] = b * O * L + l;
+            }
+            const int contiguous = nw == VW && at[VW - 1] - at[0] == VW - 1;
+            for (int64_t o0 = 0; o0 < O; o0 += OB) {
+                const int nr = (int)(O - o0 < OB ? O - o0 : OB);
+                v8u acc[OB];
+                block_dots(a, m, wp, KW, o0, nr, vector, acc);
+                for (int r = 0; r < nr; r++) {
+                    typedef int64_t v8l __attribute__((vector_size(VW * sizeof(int64_t))));
+                    typedef float v8o __attribute__((vector_size(VW * sizeof(float))));
+                    const v8o out = __builtin_convertvector((v8l)kept - 2 * (v8l)acc[r], v8o);
+                    if (contiguous) memcpy(y + at[0] + (o0 + r) * L, &out, sizeof out);
+                    else for (int e = 0; e < nw; e++) y[at[e] + (o0 + r) * L] = out[e];
+                }
+            }
+        }
+        free(a); free(m);
+    }
+    free(s); free(k); free(wp);
+}

@@ -1,0 +1,113 @@
+"""Bit-packed XNOR-popcount MAC of a binary-input layer (``bitpack.c``), for inference.
+
+The input entries are ternary: v = sign(x) ∈ {−1, +1} where the keep byte is ≥ the threshold, 0
+where it is not (a dropped input) and 0 in the zero padding. With a the sign bits of the window,
+w those of the weights and k the bits that count (kept, not padding), the MAC of ±1 values is
+
+    Σ v·w = popcount(k) − 2·popcount((a XOR w) AND k),
+
+an integer, so the result equals the fp32 convolution of the same ternary input bit for bit
+(fp32 adds integers below 2^24 exactly). The keep bytes are the ones the fp32 path draws (the
+caller passes them), so under one seed both paths compute the same numbers
+(tests/core/test_bitpack.py). Where the kernel cannot be built, :func:`available` is False and
+the fp32 path runs. docs/performance.md, "The bit-packed inference path".
+"""
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any  # ctypes argument types
+
+import torch
+from torch import Tensor
+
+from .build import load
+
+_SOURCE = Path(__file__).with_name("bitpack.c")
+_I, _P, _INT = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
+_ARGS: list[type[Any]] = [_P, _P, _I, _I, _I, _I, _INT, _P, _P, *[_I] * 11, _INT]
+
+
+@cache
+def _library() -> ctypes.CDLL | None:
+    lib = load(_SOURCE)
+    if lib is not None:
+        lib.bp_conv.argtypes = _ARGS
+        lib.bp_force_portable.argtypes = [_INT]
+        lib.bp_vector_popcount.restype = _INT
+    return lib
+
+
+def available() -> bool:
+    """Whether the compiled kernel can be used (built here, and not turned off)."""
+    return _library() is not None
+
+
+_ON = [True]
+
+
+@contextmanager
+def turned_off() -> Iterator[None]:
+    """Run binary layers on the fp32 path inside the block (the reference of tests and gates)."""
+    previous = _ON[0]
+    _ON[0] = False
+    try:
+        yield
+    finally:
+        _ON[0] = previous
+
+
+def supports(x: Tensor) -> bool:
+    """Whether the kernel can take the input ``x``: fp32 on the CPU, the kernel available and not
+    :func:`turned_off`."""
+    return _ON[0] and x.device.type == "cpu" and x.dtype == torch.float32 and available()
+
+
+def vector_popcount() -> bool:
+    """Whether the AVX-512 VPOPCNTDQ popcount runs (compiled for this CPU and not forced off)."""
+    lib = _library()
+    return lib is not None and bool(lib.bp_vector_popcount())
+
+
+def force_portable(on: bool) -> None:
+    """Use the compiler's scalar popcount instead of VPOPCNTDQ (the path of a CPU without it)."""
+    lib = _library()
+    if lib is not None:
+        lib.bp_force_portable(int(on))
+
+
+_ALL_KEPT = torch.ones(1, dtype=torch.uint8)
+
+
+def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold: int = 1,
+               stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0)) -> Tensor:
+    """MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` with the signs of ``weight``.
+
+    Conv: ``x`` (B, C, H, W), ``weight`` (O, C, k_h, k_w), zero ``padding``, ``stride``, dilation 1;
+    out (B, O, H_out, W_out). Fully connected: ``x`` (B, N), ``weight`` (O, N); out (B, O).
+    ``keep``: uint8 (or bool with ``threshold`` 1) broadcastable to ``x``; None keeps every entry.
+    """
+    fc = x.dim() == 2
+    x4 = x.reshape(*x.shape, 1, 1) if fc else x
+    w4 = weight.reshape(*weight.shape, 1, 1) if fc else weight
+    if keep is None:
+        keep, threshold = _ALL_KEPT, 1
+    keep4 = keep.view(torch.uint8) if keep.dtype == torch.bool else keep
+    keep4 = keep4.expand(x.shape)
+    if fc:
+        keep4 = keep4.reshape(*x.shape, 1, 1) if keep4.is_contiguous() else keep4[:, :, None, None]
+    x4, w4 = x4.contiguous(), w4.detach().contiguous()
+    batch, channels, height, width = x4.shape
+    out_channels, _, kh, kw = w4.shape
+    h_out = (height + 2 * padding[0] - kh) // stride[0] + 1
+    w_out = (width + 2 * padding[1] - kw) // stride[1] + 1
+    out = x4.new_empty(batch, out_channels, h_out, w_out)
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the bit-packed kernel is not available here: check kernels.bitpack.supports first")
+    lib.bp_conv(x4.data_ptr(), keep4.data_ptr(), *keep4.stride(), threshold, w4.data_ptr(), out.data_ptr(),
+                batch, channels, height, width, out_channels, kh, kw, *stride, *padding, torch.get_num_threads())
+    return out.view(batch, out_channels) if fc else out
