@@ -1,5 +1,6 @@
 """Measurement suites and the runner (``python -m suites.run --all``)."""
 from . import (  # noqa: F401  (registration)
+    ablation,
     accuracy,
     calibration,
     hardware_cost,
