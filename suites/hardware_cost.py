@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hardware.evaluation import UNITS, energy_metrics, modules_metrics
 from spindrop.report_spec import LOWER, ReportColumn, ReportTable, energy_parts, fixed_table
 from spindrop.store import MODELLED
 
@@ -17,7 +18,8 @@ from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suit
 if TYPE_CHECKING:
     from .workbench import Workbench
 
-PJ = 1e12
+PJ = UNITS["pJ"]
+"""Joules → pJ, the unit of the store's energy cells."""
 
 
 class _CostSuite(Suite):
@@ -33,10 +35,8 @@ class ModulesSuite(_CostSuite):
     summary = "physical dropout modules, random draws and crossbar tiles (modelled)"
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
-        report = bench.cost(target)
+        metrics = modules_metrics(bench.cost(target))
         plan = bench.hardware_plan(target)
-        metrics = {"hw/modules": report.modules, "hw/draws": report.draws,
-                   "hw/draws_per_pass": report.draws_per_pass, "hw/tiles": report.tiles}
         layers = [{"name": g.name, "kind": g.kind, "kernel": list(g.kernel), "binary_input": g.binary_input,
                    "modules": hw.modules, "draws": hw.draws} for g, hw in plan.layers]
         return SuiteResult(metrics, {"layers": layers, "shared_modules": plan.shared_modules})
@@ -53,16 +53,8 @@ class EnergySuite(_CostSuite):
     summary = "energy per image for T MC samples: crossbar, sense amps, dropout modules (modelled)"
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
-        report = bench.cost(target)
-        e = report.energy
-        parts = {"crossbar_read": e.crossbar_read, "sense_amp": e.sense_amp,
-                 "dropout_write": e.dropout_write, "dropout_read": e.dropout_read,
-                 "dropout_reset": e.dropout_reset, "dropout": e.dropout, "total": e.total}
-        # A method without dropout modules has no dropout energy: not applicable, not 0 pJ.
-        metrics = {f"hw/energy/{k}_pJ": None if report.modules == 0 and k.startswith("dropout")
-                   else v * PJ for k, v in parts.items()}
-        # the mean drop probability per draw the modules realise (≠ p on a non-ideal device)
-        metrics["hw/p_realised"] = report.p_realised
+        # pJ: the unit the store's cells have always held (the report shows nJ or µJ)
+        metrics = energy_metrics(bench.cost(target), "pJ")
         return SuiteResult(metrics)
 
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spindrop.metrics.selective import SELECTIVE_METRICS, selective_risks
+from spindrop.evaluation.measures import selective
+from spindrop.metrics.selective import SELECTIVE_METRICS
 from spindrop.report_spec import LOWER, ReportColumn, ReportTable
-from spindrop.stats import Replicates
-from spindrop.stats.terms import confidence, correct
 from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
@@ -26,15 +25,8 @@ class SelectiveSuite(Suite):
     summary = "AURC, E-AURC, AUGRC of the MC predictive (confidence = its max probability)"
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
-        out, labels = bench.test_predictions(target)
-        kappa, right = confidence(out.mean), correct(out.mean, labels)
-        point = selective_risks(kappa, right)
-        reps = Replicates()
-        with reps.timed():
-            replicates = selective_risks(kappa, right, reps.weights("test", len(labels)))
-            for name in SELECTIVE_METRICS:
-                reps.add(f"test/sel/{name}", ("test",), replicates[name])
-        return SuiteResult({f"test/sel/{name}": point[name].item() for name in SELECTIVE_METRICS}, {}, reps)
+        found = selective(*bench.test_predictions(target))
+        return SuiteResult(found.metrics, {}, found.replicates)
 
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [ReportTable("Selective prediction (confidence: max probability of the MC predictive)",

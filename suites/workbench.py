@@ -5,7 +5,6 @@ whose cells are all finished loads no data and trains nothing.
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -15,10 +14,11 @@ from torch import Tensor
 
 from hardware import CostReport, MTJConfig, cost_report, device_masks, get_preset
 from hardware.presets import DEFAULT as DEFAULT_PRESET
-from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, load_split, seeded_subset
+from spindrop.data import SpinDataModule, dataset_fingerprint, dataset_info, seeded_subset
 from spindrop.data.loader import validation_split
+from spindrop.evaluation.predict import EVAL_BATCH, deterministic_images, mask_seed, predict_images, test_images
 from spindrop.fingerprint import digest
-from spindrop.mc import MCOutput, mc_predict
+from spindrop.mc import MCOutput
 from spindrop.methods.base import HardwarePlan
 from spindrop.registry import get_method
 from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, build_network, train
@@ -27,13 +27,7 @@ from spindrop.training.fit import fingerprinted
 from .base import Suite, Target
 from .provenance import cell_code_fingerprint, json_value
 
-EVAL_BATCH = 500
-
-
-def mask_seed(seed: int, set_name: str, offset: int) -> int:
-    """Seed of the MC masks of one evaluation batch: the target's seed, the set's name (CRC-32)
-    and the batch's offset, so two sets never share masks row by row."""
-    return (seed * 1_000_003 + zlib.crc32(set_name.encode()) * 65_537 + offset) % (1 << 63)
+__all__ = ["EVAL_BATCH", "Workbench", "mask_seed"]
 
 
 class Workbench:
@@ -118,10 +112,7 @@ class Workbench:
     def test_set(self, dataset: str) -> tuple[Tensor, Tensor]:
         """The (seeded subset of the) test split as uint8 images and labels."""
         if dataset not in self._test:
-            split = load_split(dataset, "test", self.data_root)
-            idx = seeded_subset(len(split.labels), self.profile.evaluation(dataset).test_subset, seed=0)
-            self._test[dataset] = ((split.images, split.labels) if idx is None
-                                   else (split.images[idx], split.labels[idx]))
+            self._test[dataset] = test_images(dataset, self.data_root, self.profile.evaluation(dataset).test_subset)
         return self._test[dataset]
 
     def predict(self, target: Target, images: Tensor, set_name: str, T: int | None = None) -> MCOutput:
@@ -138,10 +129,7 @@ class Workbench:
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
         with device_masks(model, mtj, chip):
-            outs = [mc_predict(model, normalize(images[i:i + EVAL_BATCH]).to(self.device), T or self.T,
-                               seed=mask_seed(target.seed, set_name, i))
-                    for i in range(0, len(images), EVAL_BATCH)]
-        return MCOutput(torch.cat([o.probs.cpu() for o in outs], 1), stochastic=outs[0].stochastic)
+            return predict_images(model, images, normalize, T or self.T, target.seed, set_name, self.device)
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
         images, labels = self.test_set(target.dataset)
@@ -163,11 +151,8 @@ class Workbench:
     def deterministic_predictions(self, target: Target) -> MCOutput:
         """One pass with the masks off (every site at its expectation), as a T = 1 output."""
         images, _ = self.test_set(target.dataset)
-        model = self.trained(target).model.to(self.device).eval()
-        normalize = self.datamodule(target.dataset).normalize
-        probs = [model(normalize(images[i:i + EVAL_BATCH]).to(self.device)).softmax(-1).cpu()
-                 for i in range(0, len(images), EVAL_BATCH)]
-        return MCOutput(torch.cat(probs).unsqueeze(0))
+        return deterministic_images(self.trained(target).model, images, self.datamodule(target.dataset).normalize,
+                                    self.device)
 
     def shift_set(self, dataset: str) -> tuple[Tensor, Tensor]:
         """The test images the corruptions are applied to (a seeded subset of the test set)."""

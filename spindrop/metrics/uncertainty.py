@@ -7,6 +7,8 @@ expected_entropy, mutual_information and max_softmax from here.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 from torch import Tensor
 
 _EPS = 1e-12
@@ -14,6 +16,24 @@ _EPS = 1e-12
 EPISTEMIC = "mutual_info"
 """The key of the epistemic score (mutual information): exactly 0, so not applicable, without dropout."""
 SCORE_NAMES = ("entropy", EPISTEMIC, "one_minus_msp")
+
+
+class SupportsProbs(Protocol):
+    """What has MC probabilities: :class:`spindrop.MCOutput` (which imports this module)."""
+
+    @property
+    def probs(self) -> Tensor: ...
+
+
+def mc_probs(value: Tensor | SupportsProbs) -> Tensor:
+    """The (T, B, C) probabilities of ``value``: a tensor of that shape, or an MC output's ``probs``;
+    anything else is a TypeError naming what was passed."""
+    probs = getattr(value, "probs", value)
+    if not isinstance(probs, Tensor) or probs.dim() != 3:
+        what = f"a tensor of shape {tuple(probs.shape)}" if isinstance(probs, Tensor) else type(value).__name__
+        raise TypeError(f"expected MC probabilities of shape (T, B, C) or an MCOutput, got {what}; "
+                        "for one pass's probabilities (B, C) pass probs.unsqueeze(0)")
+    return probs
 
 
 def _entropy(p: Tensor) -> Tensor:
@@ -46,8 +66,10 @@ def max_softmax(probs: Tensor) -> Tensor:
     return predictive_mean(probs).max(-1).values
 
 
-def ood_scores(probs: Tensor) -> dict[str, Tensor]:
-    """The three OOD scores (higher = more likely OOD) of (T, B, C) MC probabilities:
-    ``entropy`` H[p̄], ``mutual_info`` I, ``one_minus_msp`` 1 − max_c p̄_c."""
+def ood_scores(probs: Tensor | SupportsProbs) -> dict[str, Tensor]:
+    """The three OOD scores (higher = more likely OOD) of (T, B, C) MC probabilities, or of an
+    :class:`spindrop.MCOutput` (its ``probs``): ``entropy`` H[p̄], ``mutual_info`` I,
+    ``one_minus_msp`` 1 − max_c p̄_c."""
+    probs = mc_probs(probs)
     return {"entropy": predictive_entropy(probs), EPISTEMIC: mutual_information(probs),
             "one_minus_msp": 1.0 - max_softmax(probs)}

@@ -60,3 +60,20 @@ def test_ood_scores_names_and_values():
     assert list(scores) == ["entropy", "mutual_info", "one_minus_msp"]
     assert torch.allclose(scores["one_minus_msp"], 1 - max_softmax(probs))
     assert all(s.shape == (8,) for s in scores.values())
+
+
+def test_ood_scores_take_an_mc_output_as_its_probabilities():
+    """Issue 24: ``ood_scores(out)`` with an MCOutput failed with "'Tensor' object is not callable"."""
+    from spindrop.mc import MCOutput
+    probs = _random_probs(5, 7, 3, seed=3)
+    from_output, from_probs = ood_scores(MCOutput(probs)), ood_scores(probs)
+    assert from_output.keys() == from_probs.keys()
+    for name in from_probs:
+        assert torch.equal(from_output[name], from_probs[name])
+
+
+@pytest.mark.parametrize("bad", [torch.rand(7, 3), [[0.5, 0.5]]])
+def test_ood_scores_name_what_they_were_given(bad):
+    with pytest.raises(TypeError, match=r"\(T, B, C\)") as err:
+        ood_scores(bad)
+    assert "\n" not in str(err.value)
