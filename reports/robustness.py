@@ -53,7 +53,7 @@ def tolerated(res: Results, dataset: str, model: str, axis: str) -> dict[str, tu
                                                                           key(axis, 0.0, "ood/entropy/AUROC"))
     magnitudes = sorted({abs(v) for v in values if v != 0})
     out = {}
-    for label in res.labels(SUITE, dataset, model):
+    for label in measured_labels(res, dataset, model):
         best, holds = 0.0, True
         for mag in magnitudes:
             ok = True
@@ -66,6 +66,12 @@ def tolerated(res: Results, dataset: str, model: str, axis: str) -> dict[str, tu
             best = mag
         out[label] = (best, holds)
     return out
+
+
+def measured_labels(res: Results, dataset: str, model: str) -> list[str]:
+    """Row labels with at least one ok robustness cell on (dataset, model), in report order (a method
+    whose cells all failed has no row: it is listed under the report's failed cells)."""
+    return list(res.extras(SUITE, dataset, model))
 
 
 def _fmt_rate(value: float, holds: bool) -> str:
@@ -86,7 +92,7 @@ def _percent(stat: Stat) -> str:
 
 def robustness_lines(res: Results) -> list[str]:
     """The Markdown section (empty without robustness cells)."""
-    targets = [t for t in res.targets() if res.labels(SUITE, *t)]
+    targets = [t for t in res.targets() if has_robustness(res, *t)]
     if not targets:
         return []
     intro = ("Networks trained with ideal masks, evaluated with MC masks drawn by the MTJ device model of the "
@@ -108,7 +114,7 @@ def robustness_lines(res: Results) -> list[str]:
                   "| Method | " + " | ".join(label for _, label in AXES) + " |",
                   "|:---|" + "---:|" * len(AXES)]
         rates = {axis: tolerated(res, dataset, model, axis) for axis, _ in AXES}
-        for label in res.labels(SUITE, dataset, model):
+        for label in measured_labels(res, dataset, model):
             lines.append(f"| {label} | " + " | ".join(_fmt_rate(*rates[axis][label]) for axis, _ in AXES) + " |")
         lines.append("")
         for axis, title in AXES:
@@ -118,7 +124,7 @@ def robustness_lines(res: Results) -> list[str]:
                       f"| Method | {head} |", "|:---|" + "---:|" * len(values)]
             cells = {v: [res.stats(SUITE, dataset, model, [key(axis, v, m)]) for m, _ in TABLE_METRICS]
                      for v in values}
-            for label in res.labels(SUITE, dataset, model):
+            for label in measured_labels(res, dataset, model):
                 row = [" / ".join(_percent(s[label]) for s in cells[v]) for v in values]
                 lines.append(f"| {label} | " + " | ".join(row) + " |")
             lines.append("")
@@ -139,7 +145,7 @@ def draw_robustness(fig: Figure, res: Results, dataset: str, model: str,
     """Metric vs non-ideality on ``fig``: rows = metrics, columns = axes, one line per method (mean
     over chips and seeds, colour and marker from ``style``) with a min–max band over the chips."""
     extras = res.extras(SUITE, dataset, model)
-    labels = res.labels(SUITE, dataset, model)
+    labels = measured_labels(res, dataset, model)
     axes = fig.subplots(len(PANELS), len(AXES), sharex="col", squeeze=False)
     for col, (axis, title) in enumerate(AXES):
         values = axis_values(res, dataset, model, axis)
