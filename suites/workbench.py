@@ -6,6 +6,7 @@ whose cells are all finished loads no data and trains nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from spindrop.methods.base import HardwarePlan
 from spindrop.registry import get_method
 from spindrop.training import Profile, Trained, TrainerOptions, TrainSpec, build_network, train
 from spindrop.training.fit import fingerprinted
+from spindrop.training.precision import autocast
 
 from .base import Suite, Target
 from .provenance import cell_code_fingerprint, json_value
@@ -55,14 +57,19 @@ class Workbench:
         gpu = self.options.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
         return torch.device("cuda" if gpu else "cpu")
 
+    def autocast(self, target: Target) -> AbstractContextManager[object]:
+        """The autocast the target's network was trained under (its plan's precision), for MC
+        inference on :attr:`device`."""
+        return autocast(self.profile.plan(target.dataset).precision, self.device)
+
     def spec(self, target: Target) -> TrainSpec:
         """The training spec of ``target`` with its provenance fingerprints (the checkpoint key)."""
         plan = self.profile.plan(target.dataset)
         return fingerprinted(TrainSpec(dataset=target.dataset, model=target.model, width=target.width,
                                        method=target.method, method_params=target.method_params,
-                                       epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
+                                       epochs=plan.epochs_for(target.method), batch_size=plan.batch_size, lr=plan.lr,
                                        train_subset=plan.train_subset, val_size=self.profile.val_size,
-                                       augment=plan.augment, seed=target.seed),
+                                       augment=plan.augment, seed=target.seed, precision=plan.precision),
                              self.data_root, self.options)
 
     def provenance(self, suite: Suite, target: Target) -> dict:
@@ -128,7 +135,7 @@ class Workbench:
         (:func:`hardware.device_masks`; None: ideal Bernoulli masks)."""
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
-        with device_masks(model, mtj, chip):
+        with device_masks(model, mtj, chip), self.autocast(target):
             return predict_images(model, images, normalize, T or self.T, target.seed, set_name, self.device)
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
@@ -151,8 +158,9 @@ class Workbench:
     def deterministic_predictions(self, target: Target) -> MCOutput:
         """One pass with the masks off (every site at its expectation), as a T = 1 output."""
         images, _ = self.test_set(target.dataset)
-        return deterministic_images(self.trained(target).model, images, self.datamodule(target.dataset).normalize,
-                                    self.device)
+        with self.autocast(target):
+            return deterministic_images(self.trained(target).model, images, self.datamodule(target.dataset).normalize,
+                                        self.device)
 
     def shift_set(self, dataset: str) -> tuple[Tensor, Tensor]:
         """The test images the corruptions are applied to (a seeded subset of the test set)."""

@@ -3,6 +3,10 @@
 ``TensorBatchLoader`` slices whole batches by index (no per-sample ``__getitem__``, no worker
 processes); Lightning accepts any iterable with ``__len__`` as a dataloader. Pixels are scaled to
 [0, 1] and normalised per channel with the TRAIN split's statistics: x' = (x/255 − mean_c)/std_c.
+
+The splits are resident on the trainer's device: decoded once (cached as uint8), moved there once
+when the loader is made, then shuffled, augmented and normalised there batch by batch, so a GPU
+epoch makes no host transfer per batch (docs/gpu.md). On the CPU this is the same code.
 """
 from __future__ import annotations
 
@@ -20,23 +24,25 @@ CROP_PADDING = 4
 
 
 def normalize(images: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    """uint8 (N, C, H, W) → float32 (x/255 − mean_c)/std_c."""
-    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    """uint8 (N, C, H, W) → float32 (x/255 − mean_c)/std_c, on the images' device."""
+    m = torch.tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
     return (images.float() / 255.0 - m) / s
 
 
 def random_crop_flip(images: Tensor, gen: torch.Generator, padding: int = CROP_PADDING) -> Tensor:
     """Batched augmentation (the standard CIFAR recipe): zero-pad by ``padding`` px, crop a random
-    H×W window per image, and flip each image horizontally with probability 1/2."""
+    H×W window per image, and flip each image horizontally with probability 1/2. Vectorised over
+    the batch on the images' device, which ``gen`` must be on (a GPU batch never leaves the GPU)."""
     n, _, h, w = images.shape
+    dev = images.device
     padded = torch.nn.functional.pad(images, (padding,) * 4).permute(0, 2, 3, 1)
-    dy = torch.randint(0, 2 * padding + 1, (n, 1), generator=gen)
-    dx = torch.randint(0, 2 * padding + 1, (n, 1), generator=gen)
-    rows = (dy + torch.arange(h)).unsqueeze(2)
-    cols = (dx + torch.arange(w)).unsqueeze(1)
-    crops = padded[torch.arange(n).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2)
-    flip = torch.rand(n, generator=gen) < 0.5
+    dy = torch.randint(0, 2 * padding + 1, (n, 1), generator=gen, device=dev)
+    dx = torch.randint(0, 2 * padding + 1, (n, 1), generator=gen, device=dev)
+    rows = (dy + torch.arange(h, device=dev)).unsqueeze(2)
+    cols = (dx + torch.arange(w, device=dev)).unsqueeze(1)
+    crops = padded[torch.arange(n, device=dev).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2)
+    flip = torch.rand(n, generator=gen, device=dev) < 0.5
     return torch.where(flip.view(n, 1, 1, 1), crops.flip(3), crops)
 
 
@@ -62,18 +68,25 @@ class TensorBatchLoader:
     ``seed + e``; the same generator then draws the augmentation. The epoch counter advances
     each time a pass starts (e.g. under Lightning's ``limit_train_batches`` a pass is cut
     short) or is set with ``set_epoch``, so reruns are reproducible.
+
+    ``device``: where the images and labels are held (moved once, here) and every batch is made:
+    the permutation, the augmentation (a generator on that device) and the normalisation, so a
+    batch is already where the network is. The stream of random numbers is the device's own:
+    a CPU and a GPU loader with the same seed shuffle differently.
     """
 
     def __init__(self, images: Tensor, labels: Tensor, *, mean: Sequence[float],
                  std: Sequence[float], batch_size: int = 128, shuffle: bool = False, seed: int = 0,
-                 augment: bool = False, drop_last: bool = False) -> None:
+                 augment: bool = False, drop_last: bool = False,
+                 device: torch.device | str = "cpu") -> None:
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         if images.dtype != torch.uint8:
             raise ValueError("TensorBatchLoader expects uint8 images")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.images, self.labels = images, labels
+        self.device = torch.device(device)
+        self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.mean, self.std = tuple(mean), tuple(std)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.augment, self.drop_last = augment, drop_last
@@ -92,9 +105,9 @@ class TensorBatchLoader:
         return self._batches(epoch)
 
     def _batches(self, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
-        gen = torch.Generator().manual_seed(self.seed + epoch)
+        gen = torch.Generator(device=self.device).manual_seed(self.seed + epoch)
         n = len(self.labels)
-        order = torch.randperm(n, generator=gen) if self.shuffle else None
+        order = torch.randperm(n, generator=gen, device=self.device) if self.shuffle else None
         for b in range(len(self)):
             sl = slice(b * self.batch_size, min((b + 1) * self.batch_size, n))
             index = order[sl] if order is not None else sl
@@ -111,6 +124,7 @@ class SpinDataModule(pl.LightningDataModule):
     the rest, capped at ``train_subset``; the test set is the test split, capped at
     ``test_subset`` after a seeded permutation. Normalisation uses the channel statistics of the
     full train split (``channel_stats``); apply ``normalize`` to OOD or shifted images alike.
+    The loaders hold their split on :attr:`device`, the attached trainer's (the CPU without one).
     """
 
     def __init__(self, dataset: str, root: str | Path | None = None, batch_size: int = 128,
@@ -161,12 +175,18 @@ class SpinDataModule(pl.LightningDataModule):
             self.mean, self.std = channel_stats(self.dataset, self.root)
         return normalize(images, self.mean, self.std)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the loaders hold their split and make their batches: the root device of the
+        trainer this module is attached to, else the CPU."""
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+
     def _loader(self, split: TensorSplit | None, train: bool) -> TensorBatchLoader:
         if split is None:
             raise RuntimeError("call setup() before asking for dataloaders")
         return TensorBatchLoader(split.images, split.labels, mean=self.mean, std=self.std,
                                  batch_size=self.batch_size, shuffle=train, seed=self.seed,
-                                 augment=train and self.augment)
+                                 augment=train and self.augment, device=self.device)
 
     def train_dataloader(self) -> TensorBatchLoader:
         return self._loader(self.train_set, train=True)

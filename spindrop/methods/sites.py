@@ -100,7 +100,10 @@ class WordLineSite(DropoutSite):
     once, as the per-image (k²·C_in, L') im2col matrices, multiplied by W image by image (a
     batched GEMM), and the backward pass is written out (no generic ``unfold`` backward,
     docs/performance.md). The batch is cut into chunks of at most ``MAX_PATCH_ELEMENTS`` patch
-    entries to bound memory. Zero-padding entries are 0, so their bits change nothing.
+    entries to bound memory (on a GPU ``MAX_PATCH_ELEMENTS_GPU``: fewer, larger launches). Zero-padding
+    entries are 0, so their bits change nothing. Under autocast (bf16 training, docs/gpu.md) the
+    patches, mask and W are multiplied in the input's dtype and the gradients returned in their
+    inputs' dtypes.
 
     Other strides take :func:`wordline_mac_reference`, the plain implementation, which is also
     the reference of both fast paths (tests/core/test_wordline_fast.py,
@@ -108,6 +111,7 @@ class WordLineSite(DropoutSite):
     """
 
     MAX_PATCH_ELEMENTS = 1 << 24  # 64 MiB of fp32 patches per chunk
+    MAX_PATCH_ELEMENTS_GPU = 1 << 28  # 1 GiB of fp32 (512 MiB of bf16) patches per chunk on a GPU
 
     def sample(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         if not isinstance(layer, BinaryConv2d):
@@ -128,7 +132,8 @@ class WordLineSite(DropoutSite):
         # one extra zero row below: the last tap of the last (cropped) windows reads past the plane
         flat = F.pad(x, (pw, pw, ph, ph + 1)).flatten(2)
         weight = layer.binary_weight().flatten(1)
-        step = max(1, self.MAX_PATCH_ELEMENTS // (channels * kh * kw * n))
+        limit = self.MAX_PATCH_ELEMENTS if x.device.type == "cpu" else self.MAX_PATCH_ELEMENTS_GPU
+        step = max(1, limit // (channels * kh * kw * n))
         outs = []
         for start in range(0, batch, step):
             chunk = flat[start:start + step]
@@ -207,6 +212,8 @@ class _WordLineMac(torch.autograd.Function):
         kh, kw, wp, n = geometry
         batch = flat.shape[0]
         patches = flat.unfold(2, n + kw - 1, wp)[:, :, :kh].unfold(3, n, 1)
+        ctx.dtypes = flat.dtype, weight.dtype
+        weight = weight.to(mask.dtype)  # bf16 under autocast: cast once, not the batch of its expanded copies
         if ctx.needs_input_grad[0]:
             gated = torch.mul(mask, patches).view(batch, -1, n)
             ctx.save_for_backward(weight, gated, mask)
@@ -221,7 +228,10 @@ class _WordLineMac(torch.autograd.Function):
         weight, gated, *mask = ctx.saved_tensors
         kh, kw, wp, n = ctx.geometry
         batch, channels, _ = ctx.flat_shape
-        grad_weight = torch.bmm(grad, gated.transpose(1, 2)).sum(0) if ctx.needs_input_grad[1] else None
+        flat_dtype, weight_dtype = ctx.dtypes
+        grad = grad.to(gated.dtype)  # autocast's bmm may have returned another dtype than the patches'
+        grad_weight = (torch.bmm(grad, gated.transpose(1, 2)).sum(0).to(weight_dtype)
+                       if ctx.needs_input_grad[1] else None)
         grad_flat = None
         if ctx.needs_input_grad[0]:
             taps = torch.bmm(weight.t().expand(batch, *weight.t().shape), grad)
@@ -231,6 +241,7 @@ class _WordLineMac(torch.autograd.Function):
                 for j in range(kw):
                     offset = i * wp + j
                     grad_flat[:, :, offset:offset + n] += taps[:, :, i, j]
+            grad_flat = grad_flat.to(flat_dtype)
         return grad_flat, grad_weight, None, None
 
 

@@ -124,7 +124,7 @@ def _fit(spec: TrainSpec, out: Path, data_root: str | Path | None, options: Trai
     module = BNNClassifier(spec, info.shape, info.num_classes)
     trainer = pl.Trainer(
         max_epochs=spec.epochs, accelerator=options.accelerator, devices=options.devices,
-        strategy=options.strategy, logger=csv_logger(out, spec), enable_checkpointing=False,
+        strategy=options.strategy, precision=spec.precision, logger=csv_logger(out, spec), enable_checkpointing=False,
         enable_model_summary=False, enable_progress_bar=False, callbacks=list(callbacks),
         default_root_dir=str(out), num_sanity_val_steps=0,
     )

@@ -5,12 +5,21 @@
 * ``standard``: conclusions with intervals (3 seeds, T = 20, full test sets) on a 2-core CPU in under
   an hour (MNIST and Fashion-MNIST; its CIFAR-10 plan runs on request).
 * ``paper``: full-size networks and epochs for a GPU.
+* ``gpu``: CIFAR-10 at the papers' scale (VGG-small ×1, every method, T = 20, full test set) in
+  about 7 minutes on one H200 (``scripts/gpu_reference.sh``, docs/gpu.md).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from ..naming import UnknownNameError
+
+Precision = Literal["32-true", "bf16-mixed"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)  # the keys of spindrop.training.precision.AUTOCAST_DTYPES
+"""Training precisions a plan may name (Lightning's names). Binary layers multiply ±1 (or 0)
+inputs by ±1 weights, exact in bf16 with fp32 accumulation; only the first layer's real-valued
+input and the classifier's are rounded to bf16 (8 significant bits)."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +28,11 @@ class TrainPlan:
 
     model/width: topology and channel-width multiplier; epochs, batch_size, lr: Adam with a
     cosine schedule to 0 over all steps; train_subset: images of the training split used
-    (None = all but the validation split); augment: random crop + flip (CIFAR recipe).
+    (None = all but the validation split); augment: random crop + flip (CIFAR recipe);
+    precision: Lightning's precision of the training, also the autocast of MC inference
+    (one of :data:`PRECISIONS`; ``"bf16-mixed"``: bf16 autocast over fp32 weights);
+    method_epochs: (method, epochs) pairs that replace ``epochs`` for the methods they name
+    (a method too slow for the profile's budget, said in the profile's comment).
     """
 
     model: str
@@ -29,6 +42,16 @@ class TrainPlan:
     lr: float = 5e-3
     train_subset: int | None = None
     augment: bool = False
+    precision: Precision = "32-true"
+    method_epochs: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+
+    def epochs_for(self, method: str) -> int:
+        """Training epochs of ``method``: its ``method_epochs`` entry, else ``epochs``."""
+        return dict(self.method_epochs).get(method, self.epochs)
 
 
 @dataclass(frozen=True)
@@ -184,7 +207,31 @@ STANDARD = Profile(
     seeds=(0, 1, 2),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, STANDARD, PAPER)}
+GPU = Profile(
+    name="gpu",
+    summary="CIFAR-10 at the papers' scale on one GPU: VGG-small ×1, every method, T = 20, full test "
+            "set, every OOD and shift set; about 7 minutes on an H200 (estimate)",
+    # Sized for 8 minutes of H200 compute (issue 26; docs/gpu.md has the estimate): anchors measured
+    # on an H200 with a plain-torch probe, VGG-small ×1 trains at 35–45k images/s in bf16 with the data
+    # resident (~1.3 s per epoch of 45,000 images; ~2 s through Lightning, estimate) and reached 82 %
+    # in 15 epochs; MC-Dropout T = 20 over the 10,000 test images 0.9 s. 20 epochs is the least the
+    # issue asks; more do not fit beside the evaluation. SpinDrop trains 8 epochs: its GPU path is
+    # the torch fast path (per-window masks on the k²-times expanded patches: 10.2 s for T = 20 over
+    # the test set on the H200, 11x MC-Dropout; 3.4x MC-Dropout per training step on the CPU at
+    # width 1/8), about 8 s per epoch by that ratio (estimate), so 20 epochs alone would take 2.7 of
+    # the 7 minutes. Its accuracy is therefore not comparable with the other methods' at equal
+    # training (docs/gpu.md says so). One seed (3 do not fit): the report is descriptive only.
+    train={"cifar10": TrainPlan("vgg_small", 1.0, epochs=20, batch_size=256, lr=5e-3, augment=True,
+                                precision="bf16-mixed", method_epochs=(("spindrop", 8),))},
+    eval=EvalPlan(mc_samples=20, test_subset=None, ood_subset=2000, shift_subset=1000, severities=(1, 3, 5),
+                  # the largest point of each axis, 2 chips, 1,000 + 1,000 images per evaluation
+                  faults=FaultSweep(sigma=(0.2,), stuck_drop=(0.2,), stuck_keep=(0.2,), p_drift=(0.1,), draws=2,
+                                    test_subset=1000, ood_subset=1000)),
+    datasets=("cifar10",),
+    seeds=(0,),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, STANDARD, PAPER, GPU)}
 
 
 def get_profile(name: str) -> Profile:

@@ -2,7 +2,7 @@
 
 The checkpoint key hashes the recipe (dataset, model, width, method with its *resolved*
 parameters — defaults included, so passing a default explicitly does not retrain and changing a
-default does —, epochs, batch, learning rate, subsets, augmentation, seed) and the provenance
+default does —, epochs, batch, learning rate, subsets, augmentation, seed, precision) and the provenance
 fingerprints: the training code, the data files and the trainer options that change the result
 (accelerator, devices × batch = effective batch, strategy). See docs/design.md "Provenance and
 staleness".
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..fingerprint import code_fingerprint, digest
 from ..registry import list_methods, method_class
+from .profiles import Precision
 
 TRAINING_PACKAGES = ("spindrop",)
 """Packages whose code trains a network (the method's own module is added per method)."""
@@ -42,6 +43,7 @@ class TrainSpec:
     val_size: int = 5000
     augment: bool = False
     seed: int = 0
+    precision: Precision = "32-true"
     fingerprints: tuple[tuple[str, str], ...] = ()
 
     def resolved_params(self) -> dict[str, object]:
