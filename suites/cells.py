@@ -7,6 +7,7 @@ as ``__main__`` by ``python -m suites.run``, its classes could not be unpickled 
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -87,6 +88,18 @@ def target_label(target: Target) -> str:
     return f"{target.dataset}/{target.model} {target.method} seed {target.seed}"
 
 
+def non_finite(metrics: dict[str, float | None]) -> str | None:
+    """The error of a cell whose metrics hold NaN or inf (None: every metric is finite or not
+    applicable). None is the only "not applicable" ("—" in the report); a NaN is never stored as a
+    number of an ok cell."""
+    bad = [f"{name}={value}" for name, value in metrics.items()
+           if isinstance(value, (int, float)) and not math.isfinite(value)]
+    if not bad:
+        return None
+    return (f"NonFiniteMetrics: {', '.join(bad)} not finite (a division by zero or the log of 0 in the "
+            "suite's metric); a metric that does not exist for a method must be None (shown as '—'), never NaN")
+
+
 class CellRunner:
     """Computes a plan's cells in this process: one :class:`Workbench` (each target trained once,
     its test predictions shared by the suites), ``progress`` showing the network in training, every
@@ -158,6 +171,8 @@ class CellRunner:
                 error = f"{type(exc).__name__}: {exc}"
                 if suite.needs_training and not self.bench.has_trained(target):
                     self._failures[target] = error
+            else:
+                error = non_finite(result.metrics)
         seconds = time.perf_counter() - start
         if error is None:
             self.store.put(Cell(pending.key, "ok", result.metrics, {k: suite.kind for k in result.metrics},

@@ -32,6 +32,23 @@ from .provenance import cell_code_fingerprint, json_value
 __all__ = ["EVAL_BATCH", "Workbench", "mask_seed"]
 
 
+class NonFiniteError(ValueError):
+    """Predictions that are not numbers: no metric computed from them means anything."""
+
+
+def finite(out: MCOutput, where: str) -> MCOutput:
+    """``out`` if every probability is finite; else :class:`NonFiniteError` saying on how many images
+    of the set ``where`` the network's eval-mode outputs are NaN or infinite. A cell computed from
+    them would show an artefact (an accuracy from the arg-max of NaNs, a NaN NLL shown as "not
+    applicable"), so it fails instead."""
+    bad = int((~torch.isfinite(out.probs)).any(-1).any(0).sum())
+    if bad:
+        raise NonFiniteError(f"MC predictions contain NaN or inf on {bad} of {out.probs.shape[1]} images of {where} "
+                             "(the network's outputs in eval mode are not finite), so every metric of this cell "
+                             "(accuracy, NLL, calibration, AUROC, ...) would be void")
+    return out
+
+
 class Workbench:
     """Trains targets on demand (each once) and evaluates them with MC sampling."""
 
@@ -136,7 +153,8 @@ class Workbench:
         model = self.trained(target).model.to(self.device)
         normalize = self.datamodule(target.dataset).normalize
         with device_masks(model, mtj, chip), self.autocast(target):
-            return predict_images(model, images, normalize, T or self.T, target.seed, set_name, self.device)
+            return finite(predict_images(model, images, normalize, T or self.T, target.seed, set_name, self.device),
+                          f"'{set_name}'")
 
     def test_predictions(self, target: Target) -> tuple[MCOutput, Tensor]:
         images, labels = self.test_set(target.dataset)
@@ -159,8 +177,9 @@ class Workbench:
         """One pass with the masks off (every site at its expectation), as a T = 1 output."""
         images, _ = self.test_set(target.dataset)
         with self.autocast(target):
-            return deterministic_images(self.trained(target).model, images, self.datamodule(target.dataset).normalize,
-                                        self.device)
+            return finite(deterministic_images(self.trained(target).model, images,
+                                               self.datamodule(target.dataset).normalize, self.device),
+                          "'test' (deterministic pass)")
 
     def shift_set(self, dataset: str) -> tuple[Tensor, Tensor]:
         """The test images the corruptions are applied to (a seeded subset of the test set)."""
