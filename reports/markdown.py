@@ -18,11 +18,13 @@ from .claims import (
     candidate_lines,
     candidate_setting,
 )
+from .device import realised_p_lines
 from .findings import Comparison, comparisons, findings_lines
 from .plots import Plot
 from .results import Results, dataset_name
 from .robustness import robustness_lines
 from .tables import STALE_MARK, Table, energy_unit, to_markdown
+from .tradeoff import tradeoff_lines
 
 CONVENTIONS = """\
 - **Accuracy** is top-1 of the MC predictive mean p̄ = (1/T) Σ_t p_t; "Det. acc" is one deterministic
@@ -195,6 +197,7 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
             lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*robustness_lines(res), *_claims_lines(claims, candidate_setting(res)), *_plot_lines(plots, report_dir),
-              *_stale_lines(res), *_failed_lines(res)]
+    lines += [*robustness_lines(res), *realised_p_lines(res), *tradeoff_lines(res, report_dir),
+              *_claims_lines(claims, candidate_setting(res)), *_plot_lines(plots, report_dir), *_stale_lines(res),
+              *_failed_lines(res)]
     return "\n".join(lines)
