@@ -13,7 +13,7 @@ from dataclasses import fields
 
 import spindrop
 
-from .compare import PAPER_ENERGY_RATIO, PAPER_MODULE_RATIO, LayerRatio, compare_spindrop_spatial
+from .compare import PAPER_CLAIM, LayerRatio, compare_spindrop_spatial
 from .cost import cost_report
 from .device import event_energy, write_current
 from .presets import REFERENCES, get_preset, list_presets
@@ -38,8 +38,8 @@ def cost_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p:
     lines = [f"Modelled cost per image, T = {T} MC samples, preset `{preset}`, width {width}, p = {p} "
              "(energies in µJ; modelled, not measured).", "",
              "| model | method | passes | modules | draws / inference | tiles | crossbar reads µJ "
-             "| sense amps µJ | dropout modules µJ | total µJ |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| sense amps µJ | dropout modules µJ | periphery µJ | total µJ | area mm² | latency µs |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for model_name, shape in MODELS:
         model = spindrop.build_model(model_name, shape, width=width)
         for name in spindrop.list_methods():
@@ -47,14 +47,14 @@ def cost_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p:
             e = r.energy
             lines.append(f"| {model_name} {shape[0]}×{shape[1]}×{shape[2]} | {name} | {r.passes} | {r.modules:,} "
                          f"| {r.draws:,} | {r.tiles:,} | {_uj(e.crossbar_read)} | {_uj(e.sense_amp)} "
-                         f"| {_uj(e.dropout)} | {_uj(e.total)} |")
+                         f"| {_uj(e.dropout)} | {_uj(e.periphery)} | {_uj(e.total)} | {r.area.total_mm2:.4g} "
+                         f"| {r.latency * 1e6:.4g} |")
     return "\n".join(lines)
 
 
 def ratio_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p: float = 0.2) -> str:
-    lines = [f"SpinDrop / MC-SpatialDropout (modelled; T = {T}, preset `{preset}`, p = {p}); the paper "
-             f"(arXiv 2306.10185) reports {PAPER_MODULE_RATIO:g}× modules per layer and "
-             f"{PAPER_ENERGY_RATIO:g}× energy.", "",
+    lines = [f"SpinDrop / MC-SpatialDropout (modelled; T = {T}, preset `{preset}`, p = {p}); the abstract of "
+             f"arXiv 2306.10185 says \"{PAPER_CLAIM}\" and names no baseline.", "",
              "| model | per-layer module ratio (layer type, count) | network module ratio | draw ratio "
              "| dropout-energy ratio | total-energy ratio |",
              "|---|---|---:|---:|---:|---:|"]
@@ -72,7 +72,8 @@ def ratio_table(T: int = 20, preset: str = "nvsim_sttram", width: float = 1.0, p
               "C·H·W vs C, Spatial's default fc_grouping='channel'; other FC: in vs in); "
               "draws = T·Σ k²·C_in·H_out·W_out vs T·Σ Spatial modules (FC: as modules); dropout energy = draws · "
               "(E_write + E_read + E_reset), so it equals the draw ratio at equal p; total energy adds the "
-              "crossbar cell reads and sense amplifiers, which are equal for both methods."]
+              "crossbar cell reads and sense amplifiers, which are equal for both methods, and the periphery "
+              "(one latch write per draw)."]
     return "\n".join(lines)
 
 
