@@ -43,7 +43,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from spindrop.report_spec import energy_parts, metric_column
+from spindrop.plot_spec import PlotSpec
+from spindrop.report_spec import energy_parts, metric_column, metric_format
 from spindrop.stats import t_interval
 from spindrop.training.curves import read_curves
 
@@ -390,6 +391,33 @@ def training_curves(res: Results, dataset: str, model: str, path: Path) -> Path 
     return _save(fig, path)
 
 
+def declared(res: Results, suite: str, spec: PlotSpec, dataset: str, model: str, path: Path) -> Path | None:
+    """A figure a suite declares (:class:`spindrop.plot_spec.PlotSpec`): one line per method through
+    (x, mean over seeds of the metric) with the 95 % interval as a bar (:meth:`Results.stats`);
+    None when no method has a value."""
+    stats = [res.stats(suite, dataset, model, [m]) for m in spec.metrics]
+    labels = [label for label in res.labels(suite, dataset, model) if any(s[label].n for s in stats)]
+    if not labels:
+        return None
+    scale = 100.0 if metric_format(spec.metrics[0]) == "percent" else 1.0
+    style = _style(labels)
+    fig = _figure((6.4, 4.2 + LEGEND_ROW))
+    ax = fig.subplots()
+    for label in labels:
+        points = [(x, s[label]) for x, s in zip(spec.x, stats) if s[label].n]
+        colour, marker = style[label]
+        bars = np.array([error_bar(stat, scale) for _, stat in points]).T
+        ax.errorbar([x for x, _ in points], [stat.mean * scale for _, stat in points], yerr=bars, color=colour,
+                    marker=marker, capsize=3, elinewidth=1, label=label)
+    if spec.log_x:
+        ax.set_xscale("log")
+    ax.set(xlabel=spec.x_label, ylabel=spec.y_label + (" %" if scale == 100.0 else ""))
+    ax.grid(True, alpha=0.3)
+    _legend(fig, "outside lower center", ncols=min(len(labels), 4), fontsize=9)
+    fig.suptitle(f"{spec.title} — {dataset_name(dataset)} / {model} ({res.kind(suite)}; bar: 95 % interval)")
+    return _save(fig, path)
+
+
 def robustness(res: Results, dataset: str, model: str, path: Path) -> Path | None:
     """Metric vs dropout-module non-ideality (:func:`reports.robustness.draw_robustness`)."""
     if not has_robustness(res, dataset, model):
@@ -522,11 +550,11 @@ class PlotJob:
                 self._pool.close()
                 self._pool.join()
                 _PENDING.clear()
-        order = {kind: i for i, kind in enumerate(REPORT_ORDER)}
+        order = {kind: i for i, kind in enumerate(REPORT_ORDER)}  # a suite's declared figures last
         plots = [Plot(dataset, model, title, path) for (dataset, model, title), path in zip(self._meta, self._paths)
                  if path is not None]
         targets = list(dict.fromkeys((p.dataset, p.model) for p in plots))
-        return sorted(plots, key=lambda p: (targets.index((p.dataset, p.model)), order[p.title]))
+        return sorted(plots, key=lambda p: (targets.index((p.dataset, p.model)), order.get(p.title, len(order))))
 
 
 REPORT_ORDER = (*(title for _, title, _ in FIGURES), FOREST_TITLE)
@@ -546,5 +574,10 @@ def render_plots(res: Results, report_dir: Path, found: list[Comparison] | None 
                           functools.partial(draw, res, dataset, model, report_dir / _filename(kind, dataset, model))))
         tasks.append((dataset, model, FOREST_TITLE, functools.partial(
             forest, res, found, dataset, model, report_dir / _filename("forest", dataset, model))))
+        for suite in res.suites():
+            for spec in res.plot_specs(suite, dataset, model):
+                path = report_dir / _filename(f"{suite}_{spec.title.lower()}", dataset, model)
+                tasks.append((dataset, model, spec.title,
+                              functools.partial(declared, res, suite, spec, dataset, model, path)))
     tasks.sort(key=lambda t: t[2] != ROBUSTNESS_TITLE)  # first: they take longest
     return PlotJob(tasks, _jobs() if jobs is None else jobs).result()

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spindrop.plot_spec import PlotSpec
 from spindrop.report_spec import SuiteReport
 from spindrop.stats import Interval, Replicates, paired_difference, percentile_interval, t_interval
 from spindrop.store import MEASURED, Cell, CellKey, ResultStore
@@ -188,6 +189,16 @@ class Results:
         """The group and tables stored in each ok cell of ``suite`` on (dataset, model); cells written
         before suites declared them hold none."""
         return [SuiteReport.from_json(c.report) for c in self._select(suite, dataset, model) if c.report]
+
+    def plot_specs(self, suite: str, dataset: str, model: str) -> list[PlotSpec]:
+        """The figures ``suite`` declares (:meth:`suites.base.Suite.plots`) in its ok cells on
+        (dataset, model), each title once (the last cell's declaration of it)."""
+        found = {}
+        for c in self._select(suite, dataset, model):
+            for d in (c.report or {}).get("plots", []):
+                spec = PlotSpec.from_json(d)
+                found[spec.title] = spec
+        return list(found.values())
 
     def kind(self, suite: str) -> str:
         """'measured', 'modelled' (or both, joined) for the numbers of ``suite``."""

@@ -10,7 +10,10 @@ change it; any change to what the code does does. A C kernel's digest is the sha
 A *code fingerprint* combines the digests of a set of files. :func:`code_fingerprint` splits the
 packages into a shared core and per-plugin files: the module that defines a registered method
 (e.g. ``spindrop/methods/scale.py`` or a plugin's file) counts only for that method's results, so
-editing one method's file makes only its results stale.
+editing one method's file makes only its results stale. :func:`imports_fingerprint` is narrower:
+the files a set of modules imports, directly or not, within named packages (:func:`import_closure`),
+so that a result depends on the code that computes it and not on modules it never imports (such
+as the list of registered suites).
 
 **Data.** A data file's digest is its line in ``<root>/SHA256SUMS`` (the file is verified against
 it when it is read), or its sha256 where SHA256SUMS does not list it.
@@ -103,6 +106,111 @@ def _package_roots(packages: Iterable[str]) -> dict[Path, str]:
         for location in (spec.submodule_search_locations or []) if spec else []:
             roots[Path(location).resolve()] = package
     return roots
+
+
+def _module_file(name: str, roots: dict[str, list[Path]]) -> Path | None:
+    """The source file of module ``name`` if it lies in one of ``roots`` (package → folders)."""
+    top, _, rest = name.partition(".")
+    for folder in roots.get(top, []):
+        if folder.suffix == ".py":  # a top-level module, not a package
+            return folder if not rest else None
+        base = folder.joinpath(*rest.split(".")) if rest else folder
+        for path in (base / "__init__.py", base.with_suffix(".py")):
+            if path.is_file():
+                return path.resolve()
+    return None
+
+
+def _dynamic_target(call: ast.Call, package: str) -> list[str] | None:
+    """What ``importlib.import_module(name, __name__)`` in a package's ``__init__`` imports: the one
+    submodule a constant ``name`` names, or None (= any submodule); [] for any other call."""
+    func = call.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if called != "import_module" or len(call.args) != 2:
+        return []  # an absolute import_module(name) loads a plugin named at run time, not the package's code
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("."):
+        return [f"{package}{first.value}"]
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _imported_names(path: str, module: str, size: int, mtime_ns: int) -> tuple[tuple[str, ...], bool]:
+    """(modules, any submodule): the names ``path`` (module ``module``) imports anywhere in its
+    body (functions and ``TYPE_CHECKING`` blocks included), with ``from X import n`` giving both X
+    and X.n; and whether it imports a submodule chosen at run time (lazy ``__getattr__``)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    names: list[str] = []
+    any_submodule = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call):
+            target = _dynamic_target(node, package)
+            if target is None:
+                any_submodule = True
+            else:
+                names += target
+    return tuple(dict.fromkeys(names)), any_submodule
+
+
+def import_closure(modules: Iterable[str], packages: Iterable[str]) -> list[Path]:
+    """The source files that ``modules`` import, directly or through each other, within
+    ``packages`` (top-level names; other imports are not followed), sorted.
+
+    Imports are read from the syntax tree (every ``import`` anywhere in a module). A package's
+    ``__init__`` counts when a module imports the package or a name from it, not when a module
+    only imports one of its submodules (``from .base import Suite`` does not make the list of
+    registered suites in ``suites/__init__.py`` part of what a suite computes). A package whose
+    ``__init__`` imports a submodule chosen at run time (PEP 562 lazy names) counts as importing
+    every module of its folder. C sources (:data:`SOURCE_PATTERNS`) count with the folder of any
+    module in the closure.
+    """
+    roots: dict[str, list[Path]] = {}
+    for package in packages:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):  # e.g. __main__, which has no spec
+            spec = None
+        if spec is not None and spec.submodule_search_locations is None and spec.origin:
+            roots[package] = [Path(spec.origin).resolve()]
+        else:
+            roots[package] = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    found: dict[Path, str] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name, roots)
+        if path is None or path in found:
+            continue
+        found[path] = name
+        st = path.stat()
+        names, any_submodule = _imported_names(str(path), name, st.st_size, st.st_mtime_ns)
+        todo += names
+        if any_submodule:
+            todo += [f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"]
+    c_sources = {c.resolve() for folder in {p.parent for p in found}
+                 for pattern in SOURCE_PATTERNS if pattern != "*.py" for c in folder.glob(pattern)}
+    return sorted({*found, *c_sources})
+
+
+def imports_fingerprint(modules: Iterable[str], packages: Iterable[str], exclude: Iterable[Path] = (),
+                        include: Iterable[Path] = ()) -> str:
+    """Fingerprint of the code behind ``modules``: the files of their :func:`import_closure`
+    within ``packages`` without those in ``exclude`` and with those in ``include``, named relative
+    to their package, and the compiled-kernel backends (:func:`spindrop.kernels.backends`)."""
+    packages = tuple(packages)
+    skipped = {Path(p).resolve() for p in exclude}
+    files = {f for f in import_closure(modules, packages) if f not in skipped} | {Path(p).resolve() for p in include}
+    return digest(files_fingerprint(files, _package_roots(packages)), backends())
 
 
 def code_fingerprint(packages: Iterable[str], owners: Iterable[type], plugin_classes: Iterable[type],

@@ -6,15 +6,27 @@ cells, so the report renders any suite, a plugin's included, with no edit in ``r
 whether its numbers are measured (from trained networks on data) or modelled (from the hardware
 cost model). ``run`` yields namespaced metrics (and optional plot data) for one target: a
 (dataset, model, method, parameters, seed) combination.
+
+Suites register with :func:`register_suite`: the built-in ones when ``suites`` is imported, a
+plugin package's through an entry point in the group ``spindrop.suites`` (the entry point names a
+module, which registers on import, or a :class:`Suite` class), found by :func:`list_suites` and
+:func:`get_suite` with no ``--plugin`` on the command line. A cell's code fingerprint covers its
+suite's module and what it imports, not this registry (:func:`suites.provenance.cell_code_fingerprint`),
+so registering a suite leaves every other cell fresh.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar
 
+from torch import Tensor
+
 from spindrop.naming import UnknownNameError
+from spindrop.plot_spec import PlotSpec
+from spindrop.registry import PluginError
 from spindrop.report_spec import ReportTable, SuiteReport, generic_table
-from spindrop.stats import Replicates
+from spindrop.stats import Replicates, weighted_mean
 from spindrop.store import Target
 
 if TYPE_CHECKING:
@@ -43,6 +55,27 @@ class SuiteResult:
             return {}
         return {m: dict(zip(("ci_low", "ci_high", "n"), reps.interval(m)))
                 for m, v in self.metrics.items() if v is not None and m in reps.values}
+
+
+def mean_replicates(per_image: dict[str, Tensor], set_name: str = "test") -> Replicates:
+    """Bootstrap replicates of metrics that are means over the images of one set, the API for a
+    suite's intervals and paired comparisons: ``per_image`` maps each metric name to its per-image
+    values x (n,) (e.g. 1.0 where the prediction is correct, for accuracy); replicate b of a metric
+    is Σ_i W_bi x_i / n on the set's shared resamples W (:func:`spindrop.stats.resample_weights`,
+    the same for every method's cells on that set, so the report pairs them).
+
+    A statistic that is not a mean: ``reps = Replicates()``, ``w = reps.weights(set_name, n)`` (the
+    (B, n) resample weights), then ``reps.add(metric, (set_name,), values)`` with the statistic of
+    each row of ``w`` (B,), as :func:`spindrop.stats.calibration_replicates` does for ECE."""
+    sizes = {len(v) for v in per_image.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"per-image values of one set must have one length, got {sorted(sizes)}")
+    reps = Replicates()
+    with reps.timed():
+        w = reps.weights(set_name, sizes.pop())
+        for metric, values in per_image.items():
+            reps.add(metric, (set_name,), weighted_mean(w, values))
+    return reps
 
 
 MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer", "masks")
@@ -76,26 +109,59 @@ class Suite:
         format from the metric's last part (:func:`spindrop.report_spec.generic_table`)."""
         return [generic_table(self.name, metric_names)]
 
+    def plots(self, metric_names: list[str]) -> list[PlotSpec]:
+        """Figures the report draws for this suite per (dataset, model), from these metric names
+        (:class:`spindrop.plot_spec.PlotSpec`: one line per method, mean over seeds with its 95 %
+        interval); default: none."""
+        return []
+
     def report(self, metric_names: list[str], bench: Workbench) -> dict:
-        """What an ok cell stores for the report: ``{"group": ..., "tables": [...]}``."""
-        return SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench))).to_json()
+        """What an ok cell stores for the report: ``{"group": ..., "tables": [...], "plots": [...]}``."""
+        return {**SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench))).to_json(),
+                "plots": [p.to_json() for p in self.plots(metric_names)]}
 
 
 SUITES: dict[str, type[Suite]] = {}
 
 
+ENTRY_POINT_GROUP = "spindrop.suites"
+_discovered = False
+
+
 def register_suite(cls: type[Suite]) -> type[Suite]:
-    if cls.name in SUITES:
-        raise ValueError(f"suite '{cls.name}' is already registered")
+    """Class decorator: register ``cls`` under ``cls.name`` (again for the same class: no-op)."""
+    existing = SUITES.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"suite '{cls.name}' is already registered by {existing.__module__}."
+                         f"{existing.__qualname__}; choose another name")
     SUITES[cls.name] = cls
     return cls
 
 
+def discover_suites(refresh: bool = False) -> None:
+    """Load the installed entry points of group :data:`ENTRY_POINT_GROUP` (once, or again on refresh)."""
+    global _discovered
+    if _discovered and not refresh:
+        return
+    _discovered = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            if isinstance(obj, type) and issubclass(obj, Suite):
+                register_suite(obj)
+        except Exception as exc:
+            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
+                              f"failed to load ({type(exc).__name__}: {exc})") from exc
+
+
 def list_suites() -> list[str]:
+    """Names of the registered suites (entry points included), in registration order."""
+    discover_suites()
     return list(SUITES)
 
 
 def get_suite(name: str) -> Suite:
+    discover_suites()
     if name not in SUITES:
         raise UnknownNameError("suite", name, SUITES)
     return SUITES[name]()

@@ -7,7 +7,8 @@ JSON value, that the suite declares it depends on (:attr:`suites.base.Suite.prov
 ========== ============================================================ =====================
 component  value                                                        stale reason
 ========== ============================================================ =====================
-code       fingerprint of the sources (:func:`cell_code_fingerprint`)   code changed
+code       fingerprint of the code that computes it                     code changed
+           (:func:`cell_code_fingerprint`)
 method     the method's resolved parameters (defaults included)         method parameters changed
 profile    digest of the dataset's training and evaluation plans        profile changed
 data       digest of the SHA256SUMS entries of the files read           data changed
@@ -25,10 +26,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from spindrop.fingerprint import code_fingerprint
+from spindrop.fingerprint import imports_fingerprint, module_file
 from spindrop.registry import list_methods, method_class
 
-from .base import SUITES, Suite
+from .base import Suite
 
 CORE_PACKAGES = ("spindrop", "baselines", "hardware", "suites")
 """Packages whose sources can change a number (``reports`` only lays numbers out)."""
@@ -37,13 +38,25 @@ DATA_MODULES = ("spindrop/training/profiles.py", "hardware/presets.py")
 """Modules of pure data: their *values* are provenance components of their own."""
 
 
+BENCH_MODULE = "suites.workbench"
+"""The module every suite measures through (training, MC prediction, the cost model)."""
+
+
 def cell_code_fingerprint(method: str, suite: type[Suite]) -> str:
-    """Fingerprint of the code behind a cell: the core packages (without any method's or
-    suite's own module and without the data modules) plus the cell's method and suite modules."""
+    """Fingerprint of the code behind a cell: its suite's and its method's modules and what they
+    import, directly or not, from the core packages and from their own packages, plus the same of
+    the workbench (:func:`spindrop.fingerprint.imports_fingerprint`). Not in it: modules none of
+    them imports (the runner, the list of suites in ``suites/__init__.py``, other suites), the
+    modules of other registered methods (the cost model's comparison imports a constant of
+    ``spatial``, which computes no other method's numbers) and the data modules (their values are
+    provenance components of their own)."""
     repo = Path(__file__).resolve().parents[1]
-    plugins = [*(method_class(m) for m in list_methods()), *SUITES.values()]
-    return code_fingerprint(CORE_PACKAGES, [method_class(method), suite], plugins,
-                            exclude=[repo / m for m in DATA_MODULES])
+    owners = [method_class(method), suite]
+    others = [method_class(m) for m in list_methods() if m != method]
+    packages = dict.fromkeys([*CORE_PACKAGES, *(c.__module__.partition(".")[0] for c in owners)])
+    return imports_fingerprint([*(c.__module__ for c in owners), BENCH_MODULE], packages,
+                               exclude=[*(module_file(c) for c in others), *(repo / m for m in DATA_MODULES)],
+                               include=[module_file(c) for c in owners])
 
 
 def json_value(value: object) -> object:

@@ -336,6 +336,8 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
         return EXIT_INTERRUPTED
     finally:
         cache_log.removeHandler(handler)
+    from .staleness import mark_stale_cells  # the report marks every stale row it shows, not only this run's
+    mark_stale_cells(plan)
     info.update(finished=datetime.now(UTC).isoformat(), seconds=time.perf_counter() - start,
                 cells_done=tally.done, cells_skipped=tally.skipped, cells_failed=tally.failed,
                 cells_stale=tally.stale, stale_reasons=dict(tally.reasons), cells_kept_stale=tally.kept_stale)

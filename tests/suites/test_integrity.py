@@ -90,6 +90,23 @@ def test_reuse_stale_keeps_and_marks_the_cell(tmp_path, in_process, capsys):
     assert "preset changed" in (tmp_path / "results" / "results.csv").read_text()
 
 
+def test_reuse_stale_marks_every_stale_row_the_report_shows(tmp_path, in_process, capsys):
+    """A rerun with --reuse-stale of one method marks the other method's stale cell too: the report
+    shows both rows, so both carry the mark (before, only the cells the run touched did)."""
+    argv = ["--suite", "energy", *SMOKE, "--out", str(tmp_path)]
+    assert main([*argv, "--methods", "spindrop", "spatial", "--no-report"]) == EXIT_OK
+    assert main([*argv, "--methods", "spindrop", "--preset", "nvsim_sttram_supply", "--reuse-stale"]) == EXIT_OK
+    assert {c["key"]["method"]: c["stale"] for c in cells(tmp_path)} == {"spindrop": ["preset changed"],
+                                                                       "spatial": ["preset changed"]}
+    report = (tmp_path / "report" / "REPORT.md").read_text()
+    rows = [line.split("|")[1].strip() for line in report.splitlines() if line.startswith("| spindrop")
+            or line.startswith("| spatial")]
+    assert rows and all(row.endswith("†") for row in rows), rows
+    # the preset of the cells matches again: no longer stale, no mark
+    assert main([*argv, "--methods", "spindrop", "--no-report"]) == EXIT_OK
+    assert all(c["stale"] == [] for c in cells(tmp_path))
+
+
 def test_deterministic_mutual_information_is_not_applicable(tmp_path, in_process, capsys):
     argv = ["--suite", "ood", *SMOKE, "--methods", "deterministic", "spatial", "--out", str(tmp_path)]
     assert main(argv) == EXIT_OK
