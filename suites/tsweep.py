@@ -27,6 +27,7 @@ from spindrop.stats import Replicates, calibration_replicates, ood_replicates, w
 from spindrop.stats.bootstrap import RankedID
 from spindrop.stats.terms import confidence, correct, nll_terms
 from spindrop.store import MEASURED, MODELLED
+from spindrop.tradeoff import Quality, TradeOff
 
 from .base import MODELLED_PROVENANCE, Suite, SuiteResult, Target, register_suite
 from .hardware_cost import PJ
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from .workbench import Workbench
 
 SCORES = ("entropy", EPISTEMIC)
+DELTAS = {"nll": (0.01, 0.05), "ECE": (0.005, 0.01), "AUROC": (0.005, 0.01, 0.02)}
+"""δ of the "cheapest configuration within δ of the best" tables (NLL in nats, ECE and AUROC as
+fractions: 0.5, 1 and 2 points)."""
 
 
 def near_ood(dataset: str) -> str:
@@ -51,6 +55,17 @@ def key(T: int, metric: str) -> str:
 
 def sweep_of(bench: Workbench, dataset: str) -> tuple[int, ...]:
     return bench.profile.evaluation(dataset).mc_sweep
+
+
+def tradeoff(sweep: tuple[int, ...], near: str) -> TradeOff:
+    """Quality against energy over methods × T (:mod:`spindrop.tradeoff`): NLL, ECE and the
+    near-OOD entropy AUROC against the ``tsweep_energy`` suite's energy per image."""
+    template = "tsweep/T{T}/"
+    return TradeOff("tsweep_energy", template + "hw/energy/total_pJ", sweep, (
+        Quality(template + "test/nll", "NLL", LOWER, "number", DELTAS["nll"]),
+        Quality(template + "test/cal/ECE", "ECE %", LOWER, "percent", DELTAS["ECE"]),
+        Quality(template + f"ood/{near}/entropy/AUROC", f"near-OOD AUROC % ({near}, entropy)", HIGHER, "percent",
+                DELTAS["AUROC"])))
 
 
 @register_suite
@@ -106,7 +121,8 @@ class TSweepSuite(Suite):
                 with reps.timed():
                     found = ood_replicates(RankedID.of(w_test, id_scores[score]), w_ood, set_scores[score])
                     reps.add(metric, ("test", f"ood/{name}"), found["AUROC"])
-        return SuiteResult(metrics, {"near_ood": name}, reps)
+        tradeoff_json = tradeoff(sweep_of(bench, target.dataset), name).to_json()
+        return SuiteResult(metrics, {"near_ood": name, "tradeoff": tradeoff_json}, reps)
 
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """One table per quantity, one column per T."""
