@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from filelock import FileLock
 
 from ..data import dataset_fingerprint, dataset_info
 from ..data.loader import SpinDataModule
+from ..data.root import atomic_write
 from ..fingerprint import digest
 from ..store import atomic_write_text
 from .curves import csv_logger
@@ -60,17 +60,13 @@ def checkpoint_path(out: Path, spec: TrainSpec) -> Path:
 
 
 def _atomic_save(obj: object, path: Path) -> None:
-    """Write through a temp file and a rename; temp files of this path left by a killed writer
-    (one writer per checkpoint at a time: :func:`train` holds the key's lock) are removed first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stray in path.parent.glob(f"{path.name}.tmp*"):
+    """``torch.save`` through :func:`spindrop.data.root.atomic_write` (temp file, rename, the umask's
+    mode, a full disk as :class:`~spindrop.data.root.DiskFullError`); temp files of this path left
+    by a killed writer (one writer per checkpoint at a time: :func:`train` holds the key's lock)
+    are removed first."""
+    for stray in path.parent.glob(f".{path.name}.*.tmp"):
         stray.unlink(missing_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def load_trained(spec: TrainSpec, out: Path) -> Trained | None:

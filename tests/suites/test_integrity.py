@@ -217,10 +217,10 @@ import torch
 import spindrop.training.fit as fit
 real_save = torch.save
 
-def dying_save(obj, path, *args, **kwargs):
-    real_save(obj, path, *args, **kwargs)
-    with open(path, "r+b") as fh:  # leave a half-written file behind, then die
-        fh.truncate(os.path.getsize(path) // 2)
+def dying_save(obj, fh, *args, **kwargs):
+    real_save(obj, fh, *args, **kwargs)
+    fh.flush()
+    fh.truncate(fh.tell() // 2)  # leave a half-written file behind, then die
     os.kill(os.getpid(), signal.SIGKILL)
 
 fit.torch.save = dying_save
