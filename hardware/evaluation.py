@@ -23,23 +23,26 @@ UNITS = {"J": 1.0, "nJ": 1e9, "pJ": 1e12}
 
 
 def modules_metrics(report: CostReport) -> dict[str, float | None]:
-    """Dropout modules, random draws per inference and per pass, crossbar tiles."""
+    """Dropout modules, random draws per inference and per pass, crossbar tiles, chip area (mm²) and
+    latency per inference (µs)."""
     return {"hw/modules": report.modules, "hw/draws": report.draws, "hw/draws_per_pass": report.draws_per_pass,
-            "hw/tiles": report.tiles}
+            "hw/tiles": report.tiles, "hw/area_mm2": report.area.total_mm2, "hw/latency_us": report.latency * 1e6}
 
 
 def energy_metrics(report: CostReport, unit: str = "nJ") -> dict[str, float | None]:
     """Energy per image by part in ``unit`` (``hw/energy/<part>_<unit>``), and the mean realised drop
     probability per draw (``hw/p_realised``). A network without dropout modules has no dropout
-    energy: None (not applicable), never 0."""
+    energy and no mask latches: None (not applicable), never 0. The periphery's parts (bit-serial
+    inputs' shift-adds, α multiplies, mask latches) are ``periphery_*`` with their sum ``periphery``."""
     scale = UNITS[unit]
     e = report.energy
     parts = {"crossbar_read": e.crossbar_read, "sense_amp": e.sense_amp, "dropout_write": e.dropout_write,
              "dropout_read": e.dropout_read, "dropout_reset": e.dropout_reset, "dropout": e.dropout,
-             "total": e.total}
+             "periphery_shift_add": e.input_shift_add, "periphery_alpha_multiply": e.alpha_multiply,
+             "periphery_latch": e.mask_latch, "periphery": e.periphery, "total": e.total}
     metrics: dict[str, float | None] = {
-        f"hw/energy/{k}_{unit}": None if report.modules == 0 and k.startswith("dropout") else v * scale
-        for k, v in parts.items()}
+        f"hw/energy/{k}_{unit}": None if report.modules == 0 and k.startswith(("dropout", "periphery_latch"))
+        else v * scale for k, v in parts.items()}
     metrics["hw/p_realised"] = report.p_realised
     return metrics
 

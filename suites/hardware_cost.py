@@ -32,7 +32,7 @@ class _CostSuite(Suite):
 @register_suite
 class ModulesSuite(_CostSuite):
     name = "modules"
-    summary = "physical dropout modules, random draws and crossbar tiles (modelled)"
+    summary = "physical dropout modules, random draws, crossbar tiles, chip area and latency (modelled)"
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
         metrics = modules_metrics(bench.cost(target))
@@ -44,7 +44,8 @@ class ModulesSuite(_CostSuite):
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [fixed_table("Hardware: dropout modules and random draws",
                             (("Modules", "hw/modules"), ("Draws / inference", "hw/draws"),
-                             ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles")), metric_names)]
+                             ("Draws / pass", "hw/draws_per_pass"), ("Tiles", "hw/tiles"),
+                             ("Area mm²", "hw/area_mm2"), ("Latency µs / inference", "hw/latency_us")), metric_names)]
 
 
 @register_suite
