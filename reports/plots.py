@@ -33,6 +33,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -518,6 +519,12 @@ _PENDING: list[Callable[[], Path | None]] = []
 """The figures of the current :class:`PlotJob`, inherited by its forked workers."""
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl+C (SIGINT, sent to the terminal's whole process group) to the parent, which
+    stops them: no traceback from every worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _draw(index: int) -> Path | None:
     return _PENDING[index]()
 
@@ -536,7 +543,7 @@ class PlotJob:
         self._paths: list[Path | None] | None = None
         if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
             _PENDING[:] = [draw for *_, draw in tasks]
-            self._pool = multiprocessing.get_context("fork").Pool(min(jobs, len(tasks)))
+            self._pool = multiprocessing.get_context("fork").Pool(min(jobs, len(tasks)), initializer=_ignore_sigint)
             self._async = self._pool.map_async(_draw, range(len(tasks)), chunksize=1)
         else:
             self._paths = [draw() for *_, draw in tasks]
@@ -546,6 +553,9 @@ class PlotJob:
             assert self._pool is not None and self._async is not None
             try:
                 self._paths = self._async.get()
+            except BaseException:  # Ctrl+C or a figure's error: no figure is waited for
+                self._pool.terminate()
+                raise
             finally:
                 self._pool.close()
                 self._pool.join()

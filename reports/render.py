@@ -3,7 +3,8 @@
 Reads ``<out>/results`` (nothing is recomputed, so re-rendering is cheap) and writes into the
 report folder (default ``<out>/report``): ``REPORT.md``, its PNG plots, ``results.csv`` and
 ``results.json`` (every number of the store in long format, with its kind measured/modelled).
-The rich tables go to the console. Exit status: 0 written, 2 no store or an empty one.
+The rich tables go to the console. Exit status: 0 written, 1 the disk is full, 2 no store or an
+empty one, 130 interrupted (each failure one line on stderr; the store is only read).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
+from spindrop.data.root import disk_full
 from spindrop.store import atomic_write_text
 
 from .claims import candidate_setting, paper_claims, reference_candidates
@@ -25,7 +27,7 @@ from .plots import render_plots
 from .results import ReportError, Results
 from .tables import build_tables, to_rich
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None,
@@ -78,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the report may be incomplete; the store is unchanged, rerun to render it",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a full disk while writing the report: one line
+        full = disk_full(exc)
+        if full is None:
+            raise
+        print(f"error: {full}; the store is unchanged", file=sys.stderr)
+        return EXIT_FAILED
     print(report)
     return EXIT_OK
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
+from spindrop.data.root import disk_full
 from spindrop.store import Cell, CellKey, ResultStore, State
 from spindrop.training import Profile, TrainerOptions
 
@@ -168,6 +169,8 @@ class CellRunner:
                     raise KeyboardInterrupt from None
                 raise
             except Exception as exc:  # a failed cell is recorded; the run goes on
+                if disk_full(exc):  # not the cell's failure: the run stops, the cell stays pending
+                    raise
                 error = f"{type(exc).__name__}: {exc}"
                 if suite.needs_training and not self.bench.has_trained(target):
                     self._failures[target] = error

@@ -29,6 +29,7 @@ import hardware
 import spindrop
 from reports.console import make_console, make_progress
 from spindrop.data import DataError, dataset_info, list_datasets, load_split, resolve_data_root, verify_dataset
+from spindrop.data.root import disk_full
 from spindrop.models import list_models, model_info
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
 from spindrop.store import ResultStore
@@ -313,6 +314,15 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, PluginError, FolderBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are kept; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a full disk anywhere (a cell, a checkpoint, the report): one line
+        full = disk_full(exc)
+        if full is None:
+            raise
+        print(f"error: {full}; finished cells are kept", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, run: str) -> int:
@@ -346,7 +356,12 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     console.print(f"{tally.summary(info['seconds'])}; every number: {csv}")
     if not args.no_report:
         from reports.render import render_report  # matplotlib: imported only to render
-        report = render_report(plan.out, console=console, reference=args.reference)
+        try:
+            report = render_report(plan.out, console=console, reference=args.reference)
+        except KeyboardInterrupt:
+            print(f"interrupted while rendering the report: finished cells are kept in {store.root}; "
+                  f"`python -m reports.render {plan.out}` renders it", file=sys.stderr)
+            return EXIT_INTERRUPTED
         console.print(f"[bold green]report[/]: {report}")
     return EXIT_FAILED if tally.failed else EXIT_OK
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from .runner_helpers import REPO
+from spindrop.store import Cell, ResultStore
+
+from .runner_helpers import FINISHED, REPO
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +50,13 @@ def _keep_sigint_handler() -> Iterator[None]:
     handler = signal.getsignal(signal.SIGINT)
     yield
     signal.signal(signal.SIGINT, handler)
+
+
+@pytest.fixture
+def finished_store(tmp_path) -> Path:
+    """An output folder holding one finished cell (:data:`runner_helpers.FINISHED`) and a checkpoint."""
+    out = tmp_path / "out"
+    ResultStore(out).put(Cell(FINISHED, "ok", {"test/acc": 0.5}, {"test/acc": "measured"}, {}, None, 1.0))
+    (out / "checkpoints").mkdir()
+    (out / "checkpoints" / "0123456789abcdef.pt").write_bytes(b"weights")
+    return out

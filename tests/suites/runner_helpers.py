@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from spindrop.store import CellKey
+
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_ROOT = REPO / "tests" / "core" / "plugin_example"
 PLUGIN_PACKAGE = "spindrop_example_plugin"
@@ -21,6 +23,10 @@ ALL_SUITES = ("accuracy", "calibration", "ood", "shift", "modules", "energy", "r
 REPORT_GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
 SMOKE = ["--profile", "smoke", "--datasets", "mnist"]
 
+FINISHED = CellKey(suite="accuracy", dataset="mnist", model="lenet5", width=0.5, method="spatial",
+                   params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)
+"""The cell of the ``finished_store`` fixture (conftest.py)."""
+
 SUMMARY = re.compile(r"(\d+) cells computed, (\d+) already finished, (\d+) failed")
 
 
@@ -29,6 +35,20 @@ def sigint_as_in_a_terminal() -> None:
     child even when the test session inherited it ignored (pytest started in the background by a
     script, where a real user's Ctrl+C would not reach the run either)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def assert_one_line(rc: int, status: int, captured, expected: list[str], prefix: str = "error: ") -> str:
+    """The run exited ``status`` with one line on stderr, starting with ``prefix`` and holding every
+    text of ``expected``, and no traceback anywhere; returns the line."""
+    assert rc == status, captured
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{captured.err}"
+    line = lines[0]
+    assert line.startswith(prefix), line
+    for text in expected:
+        assert text in line, f"{text!r} not in {line!r}"
+    assert "Traceback" not in captured.err + captured.out
+    return line
 
 
 def cli(args: list[str]) -> list[str]:

@@ -9,16 +9,12 @@ import uuid
 import pytest
 import torch
 
-from spindrop.store import Cell, CellKey, ResultStore
+from spindrop.store import ResultStore
 from suites.run import EXIT_OK, EXIT_USAGE, main
 
-from .runner_helpers import ALL_SUITES, BUILTIN_METHODS, SMOKE, finished, run_cli, tree
+from .runner_helpers import ALL_SUITES, BUILTIN_METHODS, FINISHED, SMOKE, assert_one_line, finished, run_cli, tree
 
 BASE = ["--suite", "accuracy", *SMOKE, "--methods", "spatial"]
-
-FINISHED = CellKey(suite="accuracy", dataset="mnist", model="lenet5", width=0.5, method="spatial",
-                   params=(("p", 0.2),), seed=0, profile="smoke", mc_samples=4)
-
 
 def replaced(option: str, *values: str, argv: list[str] = BASE) -> list[str]:
     """``argv`` with the values of ``option`` replaced (or the option added)."""
@@ -29,16 +25,6 @@ def replaced(option: str, *values: str, argv: list[str] = BASE) -> list[str]:
     while j < len(argv) and not argv[j].startswith("--"):
         j += 1
     return [*argv[:i + 1], *values, *argv[j:]]
-
-
-@pytest.fixture
-def finished_store(tmp_path):
-    """An output folder holding one finished cell and a checkpoint."""
-    out = tmp_path / "out"
-    ResultStore(out).put(Cell(FINISHED, "ok", {"test/acc": 0.5}, {"test/acc": "measured"}, {}, None, 1.0))
-    (out / "checkpoints").mkdir()
-    (out / "checkpoints" / "0123456789abcdef.pt").write_bytes(b"weights")
-    return out
 
 
 @pytest.fixture
@@ -87,15 +73,7 @@ if not torch.cuda.is_available():
 
 
 def assert_usage_error(rc: int, captured, expected: list[str]) -> str:
-    assert rc == EXIT_USAGE, captured
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{captured.err}"
-    line = lines[0]
-    assert line.startswith("error: ")
-    for text in expected:
-        assert text in line, f"{text!r} not in {line!r}"
-    assert "Traceback" not in captured.err + captured.out
-    return line
+    return assert_one_line(rc, EXIT_USAGE, captured, expected)
 
 
 @pytest.mark.parametrize("case", list(CASES))
