@@ -47,7 +47,8 @@ def realised_p(config: MTJConfig, p: float, n: int = 100_000, seed: int = 0) -> 
     """p_i of ``n`` modules drawn with ``seed`` from ``config`` at target ``p``."""
     gen = torch.Generator().manual_seed(seed)
     values = probabilities_from_parameters(config, p, draw_module_parameters(config, (n,), gen)).numpy()
-    counts, _ = np.histogram(values, bins=HIST_BINS, range=(0.0, 1.0))
+    # rounded to 1e-9 first: an ideal device's p_i = p ± rounding would fall on either side of a bin edge
+    counts, _ = np.histogram(np.round(values, 9), bins=HIST_BINS, range=(0.0, 1.0))
     q05, q95 = np.quantile(values, [0.05, 0.95])
     return RealisedP(p, n, float(values.mean()), float(q05), float(q95), tuple(float(c) / n for c in counts))
 

@@ -21,12 +21,14 @@ def _binomial_ok(share: float, q: float, n: int) -> bool:
     return abs(share - q) <= 4 * math.sqrt(max(q * (1 - q), 1 / n) / n)
 
 
-def test_ideal_device_realises_the_target_exactly():
-    r = realised_p(MTJ, P, n=1000)
+@pytest.mark.parametrize("preset", ["nvsim_sttram", "low_barrier"])
+def test_ideal_device_realises_the_target_exactly(preset):
+    """Every module at p (to rounding): one histogram bin, [0.2, 0.3), for every ideal preset."""
+    r = realised_p(get_preset(preset).mtj, P, n=1000)
     assert r.mean == pytest.approx(P, abs=1e-9) and r.q05 == pytest.approx(P, abs=1e-9)
     assert r.q95 == pytest.approx(P, abs=1e-9)
     assert r.shares[int(P * HIST_BINS)] == 1.0 and sum(r.shares) == pytest.approx(1.0)
-    assert unit_failure(MTJ, P) == 0.0
+    assert unit_failure(get_preset(preset).mtj, P) == 0.0
 
 
 @pytest.mark.parametrize("sigma", [0.005, 0.01, 0.02])
