@@ -19,6 +19,8 @@
 #   SPINDROP_GPU_PROFILE (gpu)        SPINDROP_GPU_ACCELERATOR (gpu)   SPINDROP_GPU_DATASETS (cifar10)
 #   SPINDROP_GPU_BUDGET_S (420: the runner is interrupted then; finished cells are kept and reported)
 #   SPINDROP_GPU_SUITES (accuracy calibration ood shift robustness modules energy)
+#   SPINDROP_GPU_METHODS (every registered method but the deep ensemble, whose M members are M - 1
+#       more trainings that the budget does not hold; name it to measure it)
 #   SPINDROP_GPU_DATA (<checkout>/.gpu-data)   SPINDROP_CACHE (WORKDIR/cache)   PYTHON (python3)
 #   SPINDROP_KERNELS (torch: the CPU kernel is not built; the GPU runs the torch path)
 #   SPINDROP_GPU_THROUGHPUT_IMAGES (5000: test images timed per network for MC images/s)
@@ -86,10 +88,13 @@ print(f"python {platform.python_version()}, torch {torch.__version__} ({cuda}), 
       f"methods: {', '.join(list_methods())}")
 EOF
 
-# shellcheck disable=SC2086  # SUITES and DATASETS are word lists
-step "run: python -m suites.run --suite $SUITES --profile $PROFILE --datasets $DATASETS --accelerator $ACCEL"
-timeout -s INT -k 30 "$BUDGET" "$PY" -m suites.run --suite $SUITES --profile "$PROFILE" --datasets $DATASETS \
-    --accelerator "$ACCEL" --devices 1 --out "$WORK/store" --no-report
+METHODS=${SPINDROP_GPU_METHODS:-$("$PY" -c "from spindrop.registry import list_methods
+print(' '.join(m for m in list_methods() if m != 'ensemble'))")}
+
+# shellcheck disable=SC2086  # SUITES, METHODS and DATASETS are word lists
+step "run: python -m suites.run --suite $SUITES --methods $METHODS --profile $PROFILE --datasets $DATASETS --accelerator $ACCEL"
+timeout -s INT -k 30 "$BUDGET" "$PY" -m suites.run --suite $SUITES --methods $METHODS --profile "$PROFILE" \
+    --datasets $DATASETS --accelerator "$ACCEL" --devices 1 --out "$WORK/store" --no-report
 status=$?
 case $status in
     0) step "run: every cell finished" ;;
