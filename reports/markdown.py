@@ -181,13 +181,16 @@ def _plot_lines(plots: list[Plot], report_dir: Path) -> list[str]:
 
 
 def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plots: list[Plot],
-                    report_dir: Path, found: list[Comparison] | None = None) -> str:
-    """The full report; image links are relative to ``report_dir`` (where REPORT.md goes); ``found``:
-    the paired comparisons of the opening section (default: :func:`reports.findings.comparisons`)."""
+                    report_dir: Path, found: list[Comparison] | None = None,
+                    rendered_by: str = "python -m reports.render") -> str:
+    """The full report; image links and the store's path are relative to ``report_dir`` (where
+    REPORT.md goes); ``found``: the paired comparisons of the opening section (default:
+    :func:`reports.findings.comparisons`); ``rendered_by``: the command that rendered it."""
     found = comparisons(res) if found is None else found
+    store = Path(os.path.relpath(Path(res.out) / "results", report_dir)).as_posix()
     lines = ["# spindrop-bench report", "",
-             f"Rendered from the result store in `{res.out}` by `python -m reports.render`; every number is "
-             "also in `results.csv` / `results.json` next to this file.", "",
+             f"Rendered by `{rendered_by}` from the result store `{store}` (relative to this file); every number "
+             "is also in `results.csv` / `results.json` next to this file.", "",
              *findings_lines(res, found), "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), ""]
     for group in dict.fromkeys(t.group for t in tables):  # tables come in group order
         in_group = [t for t in tables if t.group == group]

@@ -2,14 +2,14 @@
 
 Reads ``<out>/results`` (nothing is recomputed, so re-rendering is cheap) and writes into the
 report folder (default ``<out>/report``): ``REPORT.md``, its PNG plots, ``results.csv`` and
-``results.json`` (every number of the store in long format, with its kind measured/modelled).
+``results.json`` (every number of the store with its kind measured/modelled; the CSV in long format, one
+row per metric, the JSON one entry per cell: :func:`reports.frame.results_json`).
 The rich tables go to the console. Exit status: 0 written, 1 the disk is full, 2 no store or an
 empty one, 130 interrupted (each failure one line on stderr; the store is only read).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from spindrop.store import atomic_write_text
 from .claims import candidate_setting, paper_claims, reference_candidates
 from .console import make_console
 from .findings import comparisons
+from .frame import results_json_text
 from .markdown import report_markdown
 from .plots import render_plots
 from .results import ReportError, Results
@@ -31,12 +32,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None,
-                  reference: str = "mc_dropout") -> Path:
+                  reference: str = "mc_dropout", rendered_by: str = "reports.render_report") -> Path:
     """Write the report of the store in ``out`` and return the path of its ``REPORT.md``.
 
     ``report_dir``: where to write (default ``<out>/report``); ``console``: where the rich
     tables go (default: :func:`reports.console.make_console`, a stdout console as wide as a table
-    needs when stdout is not a terminal; pass ``Console(quiet=True)`` for none).
+    needs when stdout is not a terminal; pass ``Console(quiet=True)`` for none); ``rendered_by``:
+    the command the report names as its renderer.
     Raises :class:`ReportError` when ``out`` has no store or the store has no cells.
     """
     res = Results.load(out, reference)
@@ -48,11 +50,11 @@ def render_report(out: Path, report_dir: Path | None = None, console: Console | 
     reference_candidates(candidate_setting(res))
     plots = render_plots(res, report_dir, found)  # in worker processes where it can
     report = report_dir / "REPORT.md"
-    atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found))
+    atomic_write_text(report, report_markdown(res, tables, paper_claims(res), plots, report_dir, found,
+                                                rendered_by))
     atomic_write_text(report_dir / "comparisons.csv", pd.DataFrame([c.row() for c in found]).to_csv(index=False))
     atomic_write_text(report_dir / "results.csv", res.all_frame.to_csv(index=False))
-    rows = json.loads(res.all_frame.to_json(orient="records"))
-    atomic_write_text(report_dir / "results.json", json.dumps({"metadata": res.meta, "rows": rows}, indent=1))
+    atomic_write_text(report_dir / "results.json", results_json_text(res.all_frame, res.meta))
     console = console if console is not None else make_console()
     for table in tables:
         console.print(to_rich(table))
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet), args.reference)
+        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet), args.reference,
+                               "python -m reports.render")
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

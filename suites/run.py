@@ -357,7 +357,8 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     if not args.no_report:
         from reports.render import render_report  # matplotlib: imported only to render
         try:
-            report = render_report(plan.out, console=console, reference=args.reference)
+            report = render_report(plan.out, console=console, reference=args.reference,
+                               rendered_by="python -m suites.run")
         except KeyboardInterrupt:
             print(f"interrupted while rendering the report: finished cells are kept in {store.root}; "
                   f"`python -m reports.render {plan.out}` renders it", file=sys.stderr)

@@ -46,7 +46,8 @@ def test_minimal_store_renders_quietly(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(report_dir / "REPORT.md")
     text = (report_dir / "REPORT.md").read_text()
     assert "## Hardware (modelled)" in text and "No plot data" in text and "\nNone.\n" in text
-    assert json.loads((report_dir / "results.json").read_text())["rows"][0]["kind"] == "modelled"
+    (cell,) = json.loads((report_dir / "results.json").read_text())["cells"]
+    assert {m["kind"] for m in cell["metrics"].values()} == {"modelled"}
 
 
 def test_report_keeps_to_one_profile(tmp_path):
