@@ -1,2 +1,3 @@
-"""Reference methods: the deterministic BNN and MC-Dropout; importing registers them."""
-from . import deterministic, mc_dropout  # noqa: F401  (registration side effect)
+"""Reference methods: the deterministic BNN, MC-Dropout and a deep ensemble of deterministic BNNs;
+importing registers them."""
+from . import deterministic, ensemble, mc_dropout  # noqa: F401  (registration side effect)

@@ -77,6 +77,8 @@ FORMULAS: dict[str, str] = {
     "area": "Σ tiles · tile_rows · tile_cols · cells_per_weight · A_cell + Σ tiles · tile_cols · A_sense "
             "+ modules · (A_cell + A_latch)",
     "latency": "Σ_l passes · (windows · b · t_read + ceil(draws_per_pass / modules) · (t_pulse + t_read + t_reset))",
+    "copies": "a plan built `copies` times side by side (a deep ensemble's M crossbar copies): every energy, "
+              "tile, cell, area, module, draw and latency term above × copies (copies evaluated in turn)",
 }
 
 
@@ -167,7 +169,8 @@ class LayerCost:
 
 @dataclass(frozen=True)
 class CostReport:
-    """Modelled hardware cost of one (model, method, T, preset), per image."""
+    """Modelled hardware cost of one (model, method, T, preset), per image. ``layers`` are one
+    copy's; ``copies`` (:attr:`spindrop.HardwarePlan.copies`) scales every model-level total."""
 
     model: str
     method: str
@@ -187,6 +190,7 @@ class CostReport:
     events: dict[str, ModuleEventEnergy] = field(default_factory=dict)
     """Realised mean event per layer with draws (empty for an ideal device: every layer's event is
     ``event``); its ``p`` is the layer's mean realised drop probability."""
+    copies: int = 1
 
     @property
     def p_realised(self) -> float | None:
@@ -194,41 +198,42 @@ class CostReport:
         None without draws)."""
         if self.draws == 0 or self.event is None:
             return None
-        return sum(lc.draws * self.events.get(lc.name, self.event).p for lc in self.layers) / self.draws
+        return sum(lc.draws * self.events.get(lc.name, self.event).p for lc in self.layers) \
+            / sum(lc.draws for lc in self.layers)
 
     @property
     def modules(self) -> int:
-        """Physical dropout modules of the model (Σ layers + shared)."""
-        return self.shared_modules + sum(lc.modules for lc in self.layers)
+        """Physical dropout modules of the model (Σ layers + shared, × copies)."""
+        return self.copies * (self.shared_modules + sum(lc.modules for lc in self.layers))
 
     @property
     def draws_per_pass(self) -> int:
-        return sum(lc.draws_per_pass for lc in self.layers)
+        return self.copies * sum(lc.draws_per_pass for lc in self.layers)
 
     @property
     def draws(self) -> int:
         """Random draws per inference (all T passes)."""
-        return sum(lc.draws for lc in self.layers)
+        return self.copies * sum(lc.draws for lc in self.layers)
 
     @property
     def tiles(self) -> int:
-        return sum(lc.tiles for lc in self.layers)
+        return self.copies * sum(lc.tiles for lc in self.layers)
 
     @property
     def cells(self) -> int:
-        return sum(lc.cells for lc in self.layers)
+        return self.copies * sum(lc.cells for lc in self.layers)
 
     @property
     def energy(self) -> EnergyBreakdown:
         total = EnergyBreakdown()
         for lc in self.layers:
             total = total + lc.energy
-        return total
+        return EnergyBreakdown(*(getattr(total, f.name) * self.copies for f in fields(total)))
 
     @property
     def latency(self) -> float:
-        """Seconds per inference (all passes; layers in sequence)."""
-        return sum(lc.latency for lc in self.layers)
+        """Seconds per inference (all passes; layers in sequence, copies one after another)."""
+        return self.copies * sum(lc.latency for lc in self.layers)
 
     def summary(self) -> dict[str, object]:
         """Model-level numbers as a flat dict (energies in J, per image, all passes)."""
@@ -248,22 +253,24 @@ class CostReport:
     def to_frame(self) -> pd.DataFrame:
         """One row per binary layer plus a ``total`` row; energies in J per image (all passes).
 
+        With several :attr:`copies` each copy's layers are rows of their own (``copy<k>/<layer>``).
         The total row's ``modules`` includes ``shared_modules``; its rows/cols/windows are empty
         (no meaningful sum); ``passes`` is the model's MC pass count. Run parameters are in ``.attrs``.
         """
         rows = []
-        for lc in self.layers:
-            rows.append(_frame_row(lc.name, lc.kind, lc.rows, lc.cols, lc.windows, lc.tiles, lc.cells,
+        for copy, lc in ((k, lc) for k in range(self.copies) for lc in self.layers):
+            name = lc.name if self.copies == 1 else f"copy{copy}/{lc.name}"
+            rows.append(_frame_row(name, lc.kind, lc.rows, lc.cols, lc.windows, lc.tiles, lc.cells,
                                    lc.modules, lc.draws_per_pass, lc.passes, lc.draws, lc.sense_events,
                                    lc.energy))
         rows.append(_frame_row("total", "", None, None, None, self.tiles, self.cells, self.modules,
                                self.draws_per_pass, self.passes, self.draws,
-                               sum(lc.sense_events for lc in self.layers), self.energy))
+                               self.copies * sum(lc.sense_events for lc in self.layers), self.energy))
         import pandas as pd  # only for the frame: importing hardware stays light
 
         frame = pd.DataFrame(rows)
         frame.attrs.update({k: v for k, v in self.summary().items() if not k.startswith("E_")})
-        frame.attrs.update(shared_modules=self.shared_modules, passes_note=self.passes_note,
+        frame.attrs.update(shared_modules=self.shared_modules, copies=self.copies, passes_note=self.passes_note,
                            method_params=dict(self.method_params), input_shape=self.input_shape)
         return frame
 
@@ -340,8 +347,9 @@ def cost_report(model: nn.Module, method: Method | str, input_shape: tuple[int, 
         layers.append(LayerCost(m, modules=lh.modules, draws_per_pass=lh.draws, passes=layer_passes,
                                 energy=energy, input_bits=bits, latency=latency))
     tile_cells = hw.crossbar.rows * hw.crossbar.cols * hw.crossbar.cells_per_weight
-    area = AreaBreakdown(cells=sum(lc.tiles for lc in layers) * tile_cells * per.cell_area,
-                         sense_amps=sum(lc.tiles for lc in layers) * hw.crossbar.cols * per.sense_amp_area,
+    tiles = plan.copies * sum(lc.tiles for lc in layers)
+    area = AreaBreakdown(cells=tiles * tile_cells * per.cell_area,
+                         sense_amps=tiles * hw.crossbar.cols * per.sense_amp_area,
                          modules=plan.total_modules * per.cell_area, latches=plan.total_modules * per.latch_area)
 
     if not sampling:
@@ -357,5 +365,5 @@ def cost_report(model: nn.Module, method: Method | str, input_shape: tuple[int, 
         model=model_name or type(model).__name__, method=method.name, method_params=method.params(),
         input_shape=tuple(input_shape), T=T, passes=passes, sampling=sampling, passes_note=note,
         reuse_prefix=reuse_prefix, preset=hw.name, layers=tuple(layers),
-        shared_modules=plan.shared_modules, event=event, events=events, area=area,
+        shared_modules=plan.shared_modules, event=event, events=events, area=area, copies=plan.copies,
     )

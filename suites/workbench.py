@@ -122,15 +122,18 @@ class Workbench:
     def has_trained(self, target: Target) -> bool:
         return target in self._trained
 
-    def adopt(self, target: Target, model: torch.nn.Module, source: Path) -> None:
-        """Measure ``model`` as the target's trained network instead of training one: a network
-        trained elsewhere (``python -m suites.evaluate``), read from ``source``."""
-        self._trained[target] = Trained(self.spec(target), model.eval(), Path(source), True, 0.0)
-
     def trained(self, target: Target) -> Trained:
+        """The target's trained network: trained once (or reloaded from its checkpoint); a method
+        made of other networks (:meth:`spindrop.Method.members`, e.g. a deep ensemble) gets its
+        members trained as targets of their own and combined."""
         if target not in self._trained:
-            self._trained[target] = train(self.spec(target), self.out, self.data_root, self.options,
-                                          callbacks=self.callbacks())
+            method = get_method(target.method, **target.method_params)
+            members = [self.trained(Target(target.dataset, target.model, target.width, m.method, m.params, m.seed))
+                       for m in method.members(target.seed)]
+            self._trained[target] = (
+                Trained(self.spec(target), method.combine([m.model for m in members]), members[0].checkpoint,
+                        all(m.reused for m in members), sum(m.train_seconds for m in members)) if members
+                else train(self.spec(target), self.out, self.data_root, self.options, callbacks=self.callbacks()))
         return self._trained[target]
 
     def datamodule(self, dataset: str) -> SpinDataModule:

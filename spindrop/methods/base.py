@@ -109,23 +109,36 @@ class LayerHardware:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A trained network another method is made of (:meth:`Method.members`): its method, its
+    parameters and its training seed."""
+
+    method: str
+    params: tuple[tuple[str, object], ...]
+    seed: int
+
+
+@dataclass(frozen=True)
 class HardwarePlan:
     """A method's hardware realisation on one model.
 
     ``layers`` pairs each binary layer's geometry with its modules and draws;
-    ``shared_modules`` counts modules reused across layers (not attributed to one layer).
+    ``shared_modules`` counts modules reused across layers (not attributed to one layer);
+    ``copies``: how many times the whole plan is built side by side (a deep ensemble's M crossbar
+    copies, one per member): the cost model scales every per-copy term by it.
     """
 
     layers: tuple[tuple[LayerGeometry, LayerHardware], ...]
     shared_modules: int = 0
+    copies: int = 1
 
     @property
     def total_modules(self) -> int:
-        return self.shared_modules + sum(hw.modules for _, hw in self.layers)
+        return self.copies * (self.shared_modules + sum(hw.modules for _, hw in self.layers))
 
     @property
     def total_draws(self) -> int:
-        return sum(hw.draws for _, hw in self.layers)
+        return self.copies * sum(hw.draws for _, hw in self.layers)
 
 
 class DropoutSite(nn.Module):
@@ -225,6 +238,15 @@ class Method:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{self.name}({args})"
+
+    def members(self, seed: int) -> tuple[Member, ...]:
+        """The trained networks this method combines for its training seed ``seed`` (e.g. a deep
+        ensemble's members); empty, the default: it is one network, trained with its own sites."""
+        return ()
+
+    def combine(self, networks: list[nn.Module]) -> nn.Module:
+        """One network from the trained ``networks`` of :meth:`members`, in their order."""
+        raise NotImplementedError(f"method '{self.name}' is one network; it has no members to combine")
 
     def make_site(self, layer: BinaryLayer) -> DropoutSite | None:
         """The site to install on a binary-input layer, or ``None`` for no perturbation."""

@@ -192,7 +192,7 @@ def test_invariants_every_method(name, preset):
         assert min(e.crossbar_read, e.sense_amp, e.dropout_write, e.dropout_read, e.dropout_reset) >= 0
     assert r.modules == spindrop.get_method(name).hardware_plan(model, (1, 28, 28)).total_modules
     frame = r.to_frame()
-    assert len(frame) == len(r.layers) + 1 and frame.iloc[-1]["layer"] == "total"
+    assert len(frame) == r.copies * len(r.layers) + 1 and frame.iloc[-1]["layer"] == "total"
     total = frame.iloc[-1]
     assert total["E_total_J"] == pytest.approx(frame.iloc[:-1]["E_total_J"].sum(), rel=1e-12)
     assert total["draws"] == frame.iloc[:-1]["draws"].sum()
