@@ -33,11 +33,15 @@ CONVENTIONS = """\
   summed over classes, averaged over images.
 - **ECE**: 15 uniform bins, L1, top-label confidence; bin k holds [k/15, (k+1)/15) and a confidence of
   exactly 1.0 goes to the last bin (not to an extra bin, as torchmetrics does, issue #3510).
-  **MCE**: the largest |acc − conf| over non-empty bins.
+  **MCE**: the largest |acc − conf| over non-empty bins; over a nearly empty bin it is noise, so it is
+  not in the tables: `results.csv` has it with `test/cal/MCE_images`, the number of images in that bin.
 - **OOD**: OOD is the positive class; scores are predictive entropy, mutual information (epistemic) and
-  1 − max softmax probability (MSP); AUROC, AUPR and FPR at 95 % TPR from all scores at once.
-  **% OOD detected**: share of OOD samples whose predictive entropy exceeds the 95th percentile of the
-  in-distribution test entropies.
+  1 − max softmax probability (MSP); AUROC, AUPR-Out (OOD positive), AUPR-In (ID positive, score
+  negated; OpenOOD's pair, so the ID:OOD base rate cannot mislead) and FPR at 95 % TPR from all scores at
+  once. The OOD sets are grouped as the data module declares them: **near** (real datasets) and **far**
+  (synthetic noise), each with its own mean; the headline OOD quantity is the near mean. **% OOD
+  detected**: share of OOD samples whose predictive entropy exceeds the 95th percentile of the entropies
+  of held-out in-distribution *validation* images (not the test images it is compared with).
 - **Shift**: accuracy and ECE on corrupted test images, averaged over the profile's severities.
 - **Measured** numbers come from trained networks on real data; **modelled** numbers come from the
   MTJ-crossbar cost model (dropout modules, random draws, energy per image for T MC samples) and are
@@ -45,16 +49,21 @@ CONVENTIONS = """\
 - Values are the mean ± sample standard deviation (ddof = 1) over seeds; the std is left out with one
   seed or zero spread. Percentages are ×100. ↑ / ↓: higher / lower is better.
 - **Intervals** (measured numbers, in brackets) are 95 %: with several seeds the Student-t interval over
-  seeds, truncated to the metric's range (0–100 % for rates, ≥ 0 for NLL); with one seed the percentile
-  bootstrap over the test (and OOD) images, 1,000 resamples. Every
+  seeds, as computed; one that passes the metric's range (0–100 % for rates, ≥ 0 for NLL) is marked ‡:
+  fewer seeds than that metric needs, the interval cannot be read. With one seed the percentile
+  bootstrap over the test (and OOD) images, 1,000 resamples: it describes that one network. Every
   cell's own bootstrap interval (`ci_low`, `ci_high`, `n` images) is in `results.csv`.
-- **Paired differences** Δ between two methods use the same resamples of the same test images for both
-  and pair their networks by training seed (replicate: seeds drawn with replacement, then the shared
-  image resample); the 95 % percentile interval of Δ is *significant* when it excludes 0.
-- **Bold**: a measured value is bold only when it is the best of its column **and** the paired interval
-  of its difference to the runner-up excludes 0; otherwise the note under the table says "no significant
-  difference" (or that no paired interval exists). A modelled value (exact) is bold when it is the best;
-  nothing is bold where all values are equal.
+- **Verdicts** ("significant", bold) come from the **paired t-test over training seeds** (per-seed
+  differences of two methods trained with the same seeds, S − 1 degrees of freedom, two-sided), never
+  from an image bootstrap. Each section that states verdicts declares its **family** and controls the
+  family-wise error rate at 5 % with **Holm–Bonferroni**: the opening section's family is every
+  comparison of one dataset and model; a table's family is its columns' best-vs-runner-up comparisons.
+  **Below 3 seeds no verdict is stated and no measured value is bold: one seed describes one network,
+  not a method.** `comparisons.csv` has each difference's test, seeds, raw and Holm-adjusted p.
+- **Bold**: a measured value is bold only when it is the best of its column **and** its difference to
+  the runner-up is significant in its table's family; the notes under the table say which family and
+  why a best is not bold. A modelled value (exact) is bold when it is the best; nothing is bold where
+  all values are equal.
 - **—** marks a number that does not exist for that method (the mutual information of a network without
   dropout is 0 by construction, so its OOD AUROC would only measure tie-breaking; a method without dropout
   modules has no dropout energy) or that was not measured; it is never bold."""
@@ -196,8 +205,6 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
         in_group = [t for t in tables if t.group == group]
         kinds = " and ".join(dict.fromkeys(t.kind for t in in_group))
         lines += [f"## {group} ({kinds})", ""]
-        if group == "OOD":
-            lines += ["AUPR and FPR95 of the mutual-information and 1 − MSP scores are in `results.csv`.", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
     lines += [*robustness_lines(res), *realised_p_lines(res), *tradeoff_lines(res, report_dir),

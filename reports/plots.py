@@ -46,7 +46,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from spindrop.plot_spec import PlotSpec
 from spindrop.report_spec import energy_parts, metric_column, metric_format
-from spindrop.stats import t_interval
+from spindrop.stats import MIN_SEEDS, t_interval
 from spindrop.training.curves import read_curves
 
 from .findings import Comparison, comparisons
@@ -451,7 +451,7 @@ def forest_rows(res: Results, found: list[Comparison], dataset: str, model: str)
     (accuracy, ECE, OOD AUROC); the paper's spatial − spindrop pair is not against the reference
     and stays in the report's opening section."""
     rows = [ForestRow(c.paired.a, c.paired.b, c.quantity.column.label, c.paired.delta.value, c.paired.delta.low,
-                      c.paired.delta.high, c.paired.seeds, c.paired.significant)
+                      c.paired.delta.high, c.paired.seeds, c.significant)
             for c in found if (c.dataset, c.model) == (dataset, model)
             and c.paired.b == res.reference_label(c.quantity.suite, dataset, model)]
     methods = list(dict.fromkeys(r.method for r in rows))
@@ -464,7 +464,8 @@ FOREST_ROW = 0.32  # inches per forest-plot row
 def forest(res: Results, found: list[Comparison], dataset: str, model: str, path: Path) -> Path | None:
     """Forest plot of :func:`forest_rows`: one panel per quantity (its own Δ scale, in percentage
     points), one row per method, a point at Δ and a line over its paired 95 % interval, a
-    vertical line at 0; filled markers: significant (the interval excludes 0). None without a
+    vertical line at 0; filled markers: significant (paired t over seeds, Holm-adjusted within the
+    (dataset, model)'s comparisons: :func:`reports.findings.comparisons`). None without a
     paired comparison against the reference."""
     rows = forest_rows(res, found, dataset, model)
     if not rows:
@@ -489,8 +490,9 @@ def forest(res: Results, found: list[Comparison], dataset: str, model: str, path
     axes[0].set_ylim(len(methods) - 0.5, -0.5)
     seeds = max(r.seeds for r in rows)
     fig.suptitle(f"Paired differences vs the reference {rows[0].reference} — {dataset_name(dataset)} / {model}\n"
-                 f"(measured; Δ with its 95 % paired interval over images and {seeds} seed{'s' * (seeds > 1)}; "
-                 "filled marker: the interval excludes 0)", fontsize=10)
+                 f"(measured; Δ with its 95 % paired interval, {seeds} seed{'s' * (seeds > 1)}; "
+                 + ("filled marker: significant, paired t-test with Holm's correction)" if seeds >= MIN_SEEDS else
+                    f"no verdict below {MIN_SEEDS} seeds)"), fontsize=10)
     return _save(fig, path)
 
 

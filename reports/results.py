@@ -25,7 +25,7 @@ import pandas as pd
 
 from spindrop.plot_spec import PlotSpec
 from spindrop.report_spec import SuiteReport
-from spindrop.stats import Interval, Replicates, paired_difference, percentile_interval, t_interval
+from spindrop.stats import Interval, Replicates, paired_difference, paired_t, percentile_interval, t_interval
 from spindrop.store import MEASURED, Cell, CellKey, ResultStore
 
 # Baselines and the paper's methods first, in this order; any other (plugin) method follows by name.
@@ -37,9 +37,10 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": 
 DATASET_ORDER = tuple(DATASET_NAMES)
 
 
-UNBOUNDED = frozenset({"nll"})
-"""Last components of measured metric names with no upper bound; ``brier`` is at most 2 and every
-other measured metric (accuracy, ECE/MCE, AUROC, AUPR, FPR, share detected) is a fraction."""
+UNBOUNDED = frozenset({"nll", "MCE_images"})
+"""Last components of measured metric names with no upper bound (NLL; the image count of the MCE bin);
+``brier`` is at most 2 and every other measured metric (accuracy, ECE/MCE, AUROC, AUPR, FPR, share
+detected) is a fraction."""
 
 
 def metric_range(metric: str) -> tuple[float, float]:
@@ -62,6 +63,9 @@ class Stat:
     """Mean and sample standard deviation (ddof = 1) of one quantity over ``n`` seeds, and its
     95 % interval [``low``, ``high``]: the t-interval over seeds (n ≥ 2) or the bootstrap interval
     over the images of the one seed (n = 1); None for modelled numbers and where no interval exists.
+    ``wide``: the t-interval passes the range the metric can take (:func:`metric_range`), so it
+    cannot be read (fewer seeds than the metric's spread needs); it is shown as computed, marked,
+    never clipped to the range.
 
     ``std`` is None with fewer than two values; ``n`` = 0 (mean NaN) when nothing was measured.
     """
@@ -71,6 +75,7 @@ class Stat:
     n: int
     low: float | None = None
     high: float | None = None
+    wide: bool = False
 
     @classmethod
     def of(cls, values: Iterable[float]) -> Stat:
@@ -242,11 +247,11 @@ class Results:
                        metrics: Sequence[str]) -> Stat:
         """``stat`` with its 95 % interval: t over seeds (n ≥ 2), else the one seed's bootstrap."""
         if stat.n >= 2:
-            # a t-interval over few seeds can pass the metric's range (an AUROC above 100 %):
-            # truncated to it, as the report's Conventions say
+            # a t-interval over few seeds can pass the metric's range (an AUROC above 100 %): kept as
+            # computed and marked wide, as the report's Conventions say
             _, _, low, high = t_interval(self._seed_values(suite, dataset, model, label, metrics))
             floor, ceiling = (max(bounds) for bounds in zip(*(metric_range(m) for m in metrics)))
-            return Stat(stat.mean, stat.std, stat.n, max(low, floor), min(high, ceiling))
+            return Stat(stat.mean, stat.std, stat.n, low, high, wide=low < floor or high > ceiling)
         if stat.n == 1:
             cell = next(c for c in self._select(suite, dataset, model) if self.label(c.key) == label
                         and self._seed_value(c, metrics) is not None)
@@ -289,25 +294,31 @@ class Results:
     def paired(self, suite: str, dataset: str, model: str, metrics: Sequence[str], label_a: str,
                label_b: str) -> Paired | None:
         """Δ = a − b of one quantity (the mean of ``metrics`` per seed) over the seeds both methods
-        have, with its paired 95 % interval (:func:`spindrop.stats.paired_difference`); None
-        without a seed whose replicates pair (same metrics, same image resamples)."""
+        have (with the same metrics present). With S ≥ 2 seeds: the paired t-test over the per-seed
+        differences (:func:`spindrop.stats.paired_t`: t-interval and p-value), which needs only the
+        per-seed values of ``results.csv``. With one seed: the paired bootstrap over the images
+        (:func:`spindrop.stats.paired_difference`), which describes that pair of networks and has
+        no p-value. None without a common seed (or, with one seed, without replicates that pair)."""
         by_seed = {label: {c.key.seed: c for c in self._select(suite, dataset, model) if self.label(c.key) == label}
                    for label in (label_a, label_b)}
-        rows = []
+        pairs = []
         for seed in sorted(set(by_seed[label_a]) & set(by_seed[label_b])):
             ca, cb = by_seed[label_a][seed], by_seed[label_b][seed]
             present = [m for m in metrics if ca.metrics.get(m) is not None]
-            if present != [m for m in metrics if cb.metrics.get(m) is not None]:
-                continue
-            ra, rb = self.replicates(ca), self.replicates(cb)
-            if ra is None or rb is None or not present or not all(ra.pairs_with(rb, m) for m in present):
-                continue
-            (va, xa), (vb, xb) = self.seed_replicates(ca, present), self.seed_replicates(cb, present)
-            rows.append((va, vb, xa, xb))
-        if not rows:
+            if present and present == [m for m in metrics if cb.metrics.get(m) is not None]:
+                pairs.append((ca, cb, present))
+        if len(pairs) >= 2:
+            values = [(self._seed_value(ca, present), self._seed_value(cb, present)) for ca, cb, present in pairs]
+            t = paired_t(*zip(*values))
+            return Paired(label_a, label_b, Interval(t.estimate, t.low, t.high), t.seeds, t.p, t.test)
+        if not pairs:
             return None
-        va, vb, xa, xb = (np.array(col) for col in zip(*rows))
-        return Paired(label_a, label_b, paired_difference(va, vb, xa, xb), len(rows))
+        ca, cb, present = pairs[0]
+        ra, rb = self.replicates(ca), self.replicates(cb)
+        if ra is None or rb is None or not all(ra.pairs_with(rb, m) for m in present):
+            return None
+        (va, xa), (vb, xb) = self.seed_replicates(ca, present), self.seed_replicates(cb, present)
+        return Paired(label_a, label_b, paired_difference(va, vb, xa, xb), 1, None, IMAGE_BOOTSTRAP)
 
     def reference_label(self, suite: str, dataset: str, model: str) -> str | None:
         """The row label of the reference method in ``suite`` on (dataset, model), if it has cells."""
@@ -340,18 +351,23 @@ class Results:
         return dict(found)
 
 
+IMAGE_BOOTSTRAP = "paired bootstrap over images (one seed: descriptive, no test)"
+"""The ``test`` of a one-seed :class:`Paired`: an interval that describes one pair of networks."""
+
+
 @dataclass(frozen=True)
 class Paired:
-    """The difference ``a − b`` of two methods' quantity with its paired 95 % interval over ``seeds``."""
+    """The difference ``a − b`` of two methods' quantity over ``seeds`` paired seeds: ``delta`` with
+    its 95 % interval (paired t over seeds, or the image bootstrap of one seed), the test's raw
+    two-sided ``p`` (None: no test) and the ``test``'s name. Whether it is *significant* is decided
+    per family (:func:`spindrop.stats.holm`, :func:`spindrop.stats.significant`), not here."""
 
     a: str
     b: str
     delta: Interval
     seeds: int
-
-    @property
-    def significant(self) -> bool:
-        return self.delta.excludes_zero()
+    p: float | None
+    test: str
 
 
 def _rank(order: Sequence[str], name: str) -> tuple[int, str]:

@@ -7,11 +7,13 @@ is the mean ± sample std over seeds (std left out with one seed, or when it is 
 for the deterministic cost model) and, for measured numbers, its 95 % interval in brackets.
 
 The best value of a column is flagged using the metric's direction, and only when it is
-distinguishable: a measured best is flagged only if the paired 95 % interval of its difference
-to the runner-up excludes 0 (:meth:`reports.results.Results.paired`); otherwise the table's
-notes say "no significant difference" (or that no paired interval exists). Modelled numbers are
-exact, so their best is flagged whenever it differs from the others. A column whose values are
-all equal flags nothing.
+distinguishable. A measured table is one family of verdicts: in each column with a best, the best
+method against the runner-up by the paired t-test over their seeds
+(:meth:`reports.results.Results.paired`), Holm-adjusted over the table's columns
+(:func:`spindrop.stats.holm`); a best is bold when its adjusted p is below 0.05 with at least 3
+seeds (:func:`spindrop.stats.significant`). Below 3 seeds nothing measured is bold. The table's
+notes say which family and why each best is not bold. Modelled numbers are exact, so their best is
+flagged whenever it differs from the others. A column whose values are all equal flags nothing.
 
 The tables are plain data (:class:`Table`, :class:`Row`, :class:`Entry`); :func:`to_rich` and
 :func:`to_markdown` only lay them out, so every number and every "best" is decided here once.
@@ -25,12 +27,18 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from spindrop.report_spec import HIGHER, LOWER, ReportColumn, ReportTable, SuiteReport, generic_table
+from spindrop.stats import MIN_SEEDS, holm, significant
 from spindrop.store import MEASURED
 
 from .results import Paired, Results, Stat, dataset_name
 
 STALE_MARK = "†"
 """Marks a row with a cell kept although its provenance changed (``--reuse-stale``)."""
+WIDE_MARK = "‡"
+"""Marks a t-interval that passes the metric's range (:attr:`reports.results.Stat.wide`)."""
+WIDE_NOTE = (f"{WIDE_MARK} the t-interval over seeds passes the range the metric can take: fewer seeds than this "
+             "metric needs (shown as computed, not clipped)")
+ONE_NETWORK = "one seed describes one network, not a method"
 ARROWS = {HIGHER: "↑", LOWER: "↓", None: ""}
 
 GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
@@ -123,34 +131,55 @@ def format_stat(stat: Stat, column: Column) -> str:
         text += f" ± {format_value(stat.std, column)}"
     if stat.low is not None and stat.high is not None:
         text += f" [{format_value(stat.low, column)}, {format_value(stat.high, column)}]"
+        text += WIDE_MARK if stat.wide else ""
     return text
 
 
-def format_delta(paired: Paired, column: Column) -> str:
-    """``a vs b: Δ = +x [lo, hi]`` in the column's scale (pp for percentages)."""
+def format_delta(paired: Paired, column: Column, adjusted_p: float | None = None) -> str:
+    """``a vs b: Δ = +x [lo, hi]`` in the column's scale (pp for percentages), with the test's
+    Holm-adjusted p where one was given."""
     unit = " pp" if column.scale == 100.0 else ""
     d = paired.delta
     sign = lambda v: f"{v * column.scale:+,.{column.decimals}f}"  # noqa: E731
-    return f"{paired.a} vs {paired.b}: Δ = {sign(d.value)}{unit} [{sign(d.low)}, {sign(d.high)}]"
+    text = f"{paired.a} vs {paired.b}: Δ = {sign(d.value)}{unit} [{sign(d.low)}, {sign(d.high)}]"
+    return text if adjusted_p is None or math.isnan(adjusted_p) else f"{text}, Holm p = {adjusted_p:.3f}"
 
 
-def significant_best(res: Results, suite: str, dataset: str, model: str, column: Column, labels: list[str],
-                     stats: list[Stat]) -> tuple[list[bool], str | None]:
-    """(flags, note) of a measured column: the best mean is flagged only when the paired interval of
-    its difference to the runner-up excludes 0; otherwise the note says why nothing is flagged."""
-    flags = [False] * len(stats)
+def _best_and_runner(column: Column, stats: list[Stat]) -> tuple[int, int] | None:
+    """(best, runner-up) positions of a column with a direction and at least two distinct means."""
     ranked = sorted((i for i, s in enumerate(stats) if s.n), key=lambda i: stats[i].mean,
                     reverse=column.better == HIGHER)
     if column.better is None or len({stats[i].mean for i in ranked}) < 2:
-        return flags, None
-    best, runner = ranked[0], ranked[1]
-    paired = res.paired(suite, dataset, model, column.metrics, labels[best], labels[runner])
-    if paired is None:
-        return flags, f"{column.label}: {labels[best]} vs {labels[runner]}: no paired interval (replicates missing)"
-    if stats[best].mean != stats[runner].mean and paired.significant:
-        flags[best] = True
-        return flags, None
-    return flags, f"{column.label}: {format_delta(paired, column)}, no significant difference"
+        return None
+    return ranked[0], ranked[1]
+
+
+def significant_best(res: Results, suite: str, dataset: str, model: str, columns: list[Column], labels: list[str],
+                     stats: list[list[Stat]]) -> tuple[list[list[bool]], list[str]]:
+    """(flags per column, notes) of a measured table: the family is, in every column with a best,
+    the best against the runner-up (paired t over seeds, :meth:`Results.paired`); Holm over the
+    family; a best is flagged when :func:`spindrop.stats.significant` holds for it."""
+    flags = [[False] * len(labels) for _ in columns]
+    family = [(k, *pair) for k, (col, column_stats) in enumerate(zip(columns, stats))
+              if (pair := _best_and_runner(col, column_stats)) is not None]
+    if not family:
+        return flags, []
+    seeds = max(s.n for column_stats in stats for s in column_stats)
+    if seeds < MIN_SEEDS:
+        return flags, [f"No value is bold: {seeds} seed{'s' * (seeds > 1)}, no verdict below {MIN_SEEDS} seeds "
+                       f"({ONE_NETWORK})"]
+    paired = [res.paired(suite, dataset, model, columns[k].metrics, labels[b], labels[r]) for k, b, r in family]
+    adjusted = holm([math.nan if p is None or p.p is None else p.p for p in paired])
+    notes = [f"Bold: the best of a column differs from the runner-up (paired t-test over seeds, Holm-adjusted over "
+             f"the {len(family)} columns of this table with a best, α = 0.05)"]
+    for (k, best, runner), pair, adj in zip(family, paired, adjusted):
+        if pair is None:
+            notes.append(f"{columns[k].label}: {labels[best]} vs {labels[runner]}: no paired seeds, not bold")
+        elif significant(adj, pair.seeds):
+            flags[k][best] = True
+        else:
+            notes.append(f"{columns[k].label}: {format_delta(pair, columns[k], adj)}, no significant difference")
+    return flags, notes
 
 
 def best_flags(stats: list[Stat], better: str | None) -> list[bool]:
@@ -222,17 +251,17 @@ def _largest(res: Results, suite: str, dataset: str, model: str, spec: ReportCol
 
 def _table(res: Results, suite: str, group: str, title: str, dataset: str, model: str, columns: list[Column],
            labels: list[str], counts: dict[str, tuple[int, int]]) -> Table:
-    per_column, notes = [], []
-    measured = res.kind(suite) == MEASURED
-    for col in columns:
-        stats = res.stats(suite, dataset, model, col.metrics)
-        column_stats = [stats[label] for label in labels]
-        if measured:
-            flags, note = significant_best(res, suite, dataset, model, col, labels, column_stats)
-            notes += [note] if note else []
-        else:
-            flags = best_flags(column_stats, col.better)
-        per_column.append([Entry(s, format_stat(s, col), f) for s, f in zip(column_stats, flags)])
+    stats = [[found[label] for label in labels] for found in (res.stats(suite, dataset, model, c.metrics)
+                                                              for c in columns)]
+    notes: list[str] = []
+    if res.kind(suite) == MEASURED:
+        flags, notes = significant_best(res, suite, dataset, model, columns, labels, stats)
+    else:
+        flags = [best_flags(column_stats, col.better) for col, column_stats in zip(columns, stats)]
+    if any(s.wide for column_stats in stats for s in column_stats):
+        notes.append(WIDE_NOTE)
+    per_column = [[Entry(s, format_stat(s, col), f) for s, f in zip(column_stats, column_flags)]
+                  for col, column_stats, column_flags in zip(columns, stats, flags)]
     rows = []
     stale = res.stale_labels(suite, dataset, model)
     for i, label in enumerate(labels):
@@ -273,5 +302,5 @@ def to_markdown(table: Table) -> str:
         cells = [f"**{e.text}**" if e.best else e.text for e in row.entries]
         lines.append("| " + " | ".join([_md_escape(row.label), *cells, row.seeds]) + " |")
     if table.notes:
-        lines += ["", "Best not bold — " + "; ".join(_md_escape(n) for n in table.notes) + "."]
+        lines += ["", *(f"- {_md_escape(n)}." for n in table.notes)]
     return "\n".join(lines)

@@ -21,12 +21,12 @@ FORMATS = ("percent", "count", "number", "energy")
 decimals; energy: a value in pJ shown in nJ or µJ, whichever suits the column's largest value."""
 
 # Direction by the last part of a metric name.
-DIRECTIONS = {"acc": HIGHER, "AUROC": HIGHER, "AUPR": HIGHER, "detected": HIGHER,
+DIRECTIONS = {"acc": HIGHER, "AUROC": HIGHER, "AUPR_In": HIGHER, "AUPR_Out": HIGHER, "detected": HIGHER,
               "nll": LOWER, "brier": LOWER, "ECE": LOWER, "MCE": LOWER, "FPR95": LOWER,
               "modules": LOWER, "draws": LOWER, "draws_per_pass": LOWER, "tiles": LOWER}
 # Fractions in [0, 1] and counts, by the last part of a metric name.
-PERCENT = {"acc", "ECE", "MCE", "AUROC", "AUPR", "FPR95", "detected"}
-COUNTS = {"modules", "draws", "draws_per_pass", "tiles"}
+PERCENT = {"acc", "ECE", "MCE", "AUROC", "AUPR_In", "AUPR_Out", "FPR95", "detected"}
+COUNTS = {"modules", "draws", "draws_per_pass", "tiles", "MCE_images"}
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,23 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class SuiteReport:
-    """A suite's report metadata as stored in each of its ok cells: its group and its tables."""
+    """A suite's report metadata as stored in each of its ok cells: its group, its tables and its
+    ``headline``, the key quantities (columns with a direction) that the report's opening section
+    compares between methods (:meth:`suites.base.Suite.headline`; none: the suite states no verdict
+    there)."""
 
     group: str
     tables: tuple[ReportTable, ...]
+    headline: tuple[ReportColumn, ...] = ()
 
     def to_json(self) -> dict:
-        return {"group": self.group, "tables": [t.to_json() for t in self.tables]}
+        return {"group": self.group, "tables": [t.to_json() for t in self.tables],
+                "headline": [c.to_json() for c in self.headline]}
 
     @classmethod
     def from_json(cls, d: dict) -> SuiteReport:
-        return cls(d["group"], tuple(ReportTable.from_json(t) for t in d["tables"]))
+        return cls(d["group"], tuple(ReportTable.from_json(t) for t in d["tables"]),
+                   tuple(ReportColumn.from_json(c) for c in d.get("headline", ())))
 
 
 def leaf(metric: str) -> str:

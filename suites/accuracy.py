@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from spindrop.evaluation.measures import classification
-from spindrop.report_spec import ReportTable, fixed_table
+from spindrop.report_spec import ReportColumn, ReportTable, fixed_table, metric_column
 from spindrop.store import MEASURED
 
 from .base import Suite, SuiteResult, Target, register_suite
@@ -26,6 +26,9 @@ class AccuracySuite(Suite):
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         return [fixed_table("Classification", (("Acc", "test/acc"), ("NLL", "test/nll"), ("Brier", "test/brier"),
                                                ("Det. acc", "test/det/acc")), metric_names)]
+
+    def headline(self, metric_names: list[str]) -> list[ReportColumn]:
+        return [metric_column("Accuracy", ("test/acc",))] if "test/acc" in metric_names else []
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
         out, labels = bench.test_predictions(target)

@@ -4,7 +4,8 @@ A suite declares what it needs (``needs_training``), which report group its metr
 to (``group``), how the report lays them out (:meth:`Suite.report_tables`, stored with each of its
 cells, so the report renders any suite, a plugin's included, with no edit in ``reports/``), and
 whether its numbers are measured (from trained networks on data) or modelled (from the hardware
-cost model). ``run`` yields namespaced metrics (and optional plot data) for one target: a
+cost model), and which of its quantities are key, compared between methods in the report's opening
+section (:meth:`Suite.headline`). ``run`` yields namespaced metrics (and optional plot data) for one target: a
 (dataset, model, method, parameters, seed) combination.
 
 Suites register with :func:`register_suite`: the built-in ones when ``suites`` is imported, a
@@ -25,7 +26,7 @@ from torch import Tensor
 from spindrop.naming import UnknownNameError
 from spindrop.plot_spec import PlotSpec
 from spindrop.registry import PluginError
-from spindrop.report_spec import ReportTable, SuiteReport, generic_table
+from spindrop.report_spec import ReportColumn, ReportTable, SuiteReport, generic_table
 from spindrop.stats import Replicates, weighted_mean
 from spindrop.store import Target
 
@@ -109,6 +110,12 @@ class Suite:
         format from the metric's last part (:func:`spindrop.report_spec.generic_table`)."""
         return [generic_table(self.name, metric_names)]
 
+    def headline(self, metric_names: list[str]) -> list[ReportColumn]:
+        """The suite's key quantities among these metric names: the report's opening section compares
+        them between methods, by a paired test over seeds (docs/design.md "Statistics"). A column's
+        value per seed is the mean of its metrics (e.g. over the near-OOD sets). Default: none."""
+        return []
+
     def plots(self, metric_names: list[str]) -> list[PlotSpec]:
         """Figures the report draws for this suite per (dataset, model), from these metric names
         (:class:`spindrop.plot_spec.PlotSpec`: one line per method, mean over seeds with its 95 %
@@ -116,8 +123,10 @@ class Suite:
         return []
 
     def report(self, metric_names: list[str], bench: Workbench) -> dict:
-        """What an ok cell stores for the report: ``{"group": ..., "tables": [...], "plots": [...]}``."""
-        return {**SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench))).to_json(),
+        """What an ok cell stores for the report: ``{"group": ..., "tables": [...], "headline": [...],
+        "plots": [...]}``."""
+        return {**SuiteReport(self.group or self.name, tuple(self.report_tables(metric_names, bench)),
+                              tuple(self.headline(metric_names))).to_json(),
                 "plots": [p.to_json() for p in self.plots(metric_names)]}
 
 

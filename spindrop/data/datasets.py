@@ -235,6 +235,19 @@ def _fashion_mnist(paths: list[Path], split: str) -> dict[str, TensorSplit]:
     return _decode_idx(paths, split, FASHION_MNIST_CLASSES)
 
 
+ANIMAL_MNIST_CLASSES = ("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra")
+
+
+@register_dataset("animal_mnist", shape=(1, 28, 28), num_classes=10,
+                  sources={"test": ("animal-mnist/images-idx3-ubyte.gz", "animal-mnist/labels-idx1-ubyte.gz")},
+                  hint="put the Animal-MNIST IDX .gz files (images-idx3-ubyte.gz, labels-idx1-ubyte.gz) under "
+                       "{root}/animal-mnist/",
+                  description="Animal-MNIST (animal silhouettes, 10 classes, MIT licence), IDX files; one split, "
+                              "a real near-OOD set for MNIST and Fashion-MNIST")
+def _animal_mnist(paths: list[Path], split: str) -> dict[str, TensorSplit]:
+    return _decode_idx(paths, split, ANIMAL_MNIST_CLASSES)
+
+
 # --------------------------------------------------------------------------- image tarballs
 
 def _decode_image(data: bytes, where: str, size: tuple[int, int]) -> np.ndarray:

@@ -21,8 +21,8 @@ from .datasets import channel_stats, dataset_info, load_split, load_tinyimagenet
 
 # OOD sets per in-distribution dataset (docs/design.md "Data").
 OOD_SETS: dict[str, tuple[str, ...]] = {
-    "mnist": ("fashion_mnist", "gaussian_noise", "uniform_noise"),
-    "fashion_mnist": ("mnist", "gaussian_noise", "uniform_noise"),
+    "mnist": ("fashion_mnist", "animal_mnist", "gaussian_noise", "uniform_noise"),
+    "fashion_mnist": ("mnist", "animal_mnist", "gaussian_noise", "uniform_noise"),
     "cifar10": ("tinyimagenet32", "tinyimagenet32_far", "mnist32", "fashion_mnist32",
                 "gaussian_noise", "uniform_noise"),
 }
@@ -99,21 +99,31 @@ def pad_to_rgb32(images: Tensor) -> Tensor:
     return F.pad(images, (2, 2, 2, 2)).expand(-1, 3, -1, -1).contiguous()
 
 
+NEAR, FAR = "near", "far"
+"""The OOD groups, like OpenOOD's near/far split (Zhang et al., "OpenOOD v1.5", arXiv 2306.09301): real
+datasets are near-OOD, synthetic noise is far-OOD. The report averages each group on its own; its
+headline OOD quantity is the near mean (docs/design.md "Statistics")."""
+NOISE_OOD_SETS = ("gaussian_noise", "uniform_noise")
+"""The synthetic OOD sets (far-OOD; they read no file)."""
+
+
 @dataclass(frozen=True)
 class RealOODSet:
     """A real OOD set: the registered ``dataset`` whose files it reads and how its images are made
-    (``load(root)`` → uint8 (N, C, H, W)). The one place that knows which dataset a set reads."""
+    (``load(root)`` → uint8 (N, C, H, W)). The one place that knows which dataset a set reads.
+    ``group``: near-OOD unless OpenOOD puts the set far from its ID data (MNIST for CIFAR-10)."""
 
     dataset: str
     load: Callable[[Path | str | None], Tensor]
+    group: str = NEAR
 
 
-def _test_split(dataset: str, pad: bool = False) -> RealOODSet:
+def _test_split(dataset: str, pad: bool = False, group: str = NEAR) -> RealOODSet:
     """The test split of ``dataset``, padded to 3×32×32 when ``pad`` (``pad_to_rgb32``)."""
     def load(root: Path | str | None) -> Tensor:
         images = load_split(dataset, "test", root).images
         return pad_to_rgb32(images) if pad else images
-    return RealOODSet(dataset, load)
+    return RealOODSet(dataset, load, group)
 
 
 def _tinyimagenet(exclude_overlap: bool = False) -> RealOODSet:
@@ -126,11 +136,22 @@ def _tinyimagenet(exclude_overlap: bool = False) -> RealOODSet:
 REAL_OOD_SETS: dict[str, RealOODSet] = {
     "tinyimagenet32": _tinyimagenet(),
     "tinyimagenet32_far": _tinyimagenet(exclude_overlap=True),
-    "mnist32": _test_split("mnist", pad=True),
-    "fashion_mnist32": _test_split("fashion_mnist", pad=True),
+    # OpenOOD v1.5 puts MNIST far from CIFAR-10 (and Tiny ImageNet near)
+    "mnist32": _test_split("mnist", pad=True, group=FAR),
+    "fashion_mnist32": _test_split("fashion_mnist", pad=True, group=FAR),
     "mnist": _test_split("mnist"),
     "fashion_mnist": _test_split("fashion_mnist"),
+    "animal_mnist": _test_split("animal_mnist"),
 }
+
+
+def ood_group(set_name: str) -> str:
+    """'near' or 'far': the group of an OOD set (real sets: their ``group``; noise sets: far)."""
+    if set_name in REAL_OOD_SETS:
+        return REAL_OOD_SETS[set_name].group
+    if set_name in NOISE_OOD_SETS:
+        return FAR
+    raise ValueError(f"unknown OOD set {set_name!r}; known: {', '.join([*REAL_OOD_SETS, *NOISE_OOD_SETS])}")
 
 
 def ood_source_datasets(id_name: str) -> tuple[str, ...]:

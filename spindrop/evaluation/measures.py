@@ -16,7 +16,18 @@ import torch
 from torch import Tensor
 
 from ..mc import MCOutput
-from ..metrics import EPISTEMIC, N_BINS, accuracy, brier, calibration_bins, evaluate_ood, namespaced, nll, ood_scores
+from ..metrics import (
+    EPISTEMIC,
+    N_BINS,
+    accuracy,
+    brier,
+    calibration_bins,
+    detection_threshold,
+    evaluate_ood,
+    namespaced,
+    nll,
+    ood_scores,
+)
 from ..metrics.selective import SELECTIVE_METRICS, selective_risks
 from ..stats import Replicates, calibration_replicates, ood_replicates, weighted_mean
 from ..stats.bootstrap import RankedID
@@ -54,8 +65,9 @@ def classification(out: MCOutput, labels: Tensor, det: MCOutput) -> Measured:
 
 
 def calibration(out: MCOutput, labels: Tensor) -> Measured:
-    """ECE and MCE of the MC predictive mean (15 bins, L1, top-label) with their replicates; the
-    reliability diagram's bins in ``extras["reliability"]``."""
+    """ECE and MCE of the MC predictive mean (15 bins, L1, top-label) with their replicates, and the
+    number of images in the MCE's bin (``test/cal/MCE_images``); the reliability diagram's bins in
+    ``extras["reliability"]``."""
     bins = calibration_bins(out.mean, labels)
     reps = Replicates()
     with reps.timed():
@@ -63,7 +75,8 @@ def calibration(out: MCOutput, labels: Tensor) -> Measured:
                                           correct(out.mean, labels), N_BINS)
         reps.add("test/cal/ECE", ("test",), ece)
         reps.add("test/cal/MCE", ("test",), mce)
-    return Measured({"test/cal/ECE": bins.ece, "test/cal/MCE": bins.mce}, reps, {"reliability": bins.to_dict()})
+    return Measured({"test/cal/ECE": bins.ece, "test/cal/MCE": bins.mce, "test/cal/MCE_images": bins.mce_count}, reps,
+                    {"reliability": bins.to_dict()})
 
 
 def selective(out: MCOutput, labels: Tensor) -> Measured:
@@ -79,9 +92,11 @@ def selective(out: MCOutput, labels: Tensor) -> Measured:
     return Measured({f"test/sel/{name}": point[name].item() for name in SELECTIVE_METRICS}, reps)
 
 
-def ood(test: MCOutput, sets: Iterable[tuple[str, MCOutput]]) -> Measured:
-    """AUROC / AUPR / FPR95 per OOD set and score, and "% detected", with replicates (the ID test
-    images and each OOD set resampled independently); the entropy histograms in
+def ood(test: MCOutput, sets: Iterable[tuple[str, MCOutput]], reference: MCOutput | None = None) -> Measured:
+    """AUROC / AUPR-In / AUPR-Out / FPR95 per OOD set and score, with replicates (the ID test images and
+    each OOD set resampled independently), and, given ``reference`` (predictions on held-out ID images:
+    the validation split), "% detected" with its threshold from them (kept fixed in the replicates;
+    ``extras["detect_threshold"]``); the entropy histograms in
     ``extras["entropy_hist"]``. ``sets`` yields (name, MC predictions) one set at a time, so a caller
     may predict each set only when it is asked for. The mutual information of a network without
     sampling is identically 0: its metrics are None (its AUROC would be a tie-breaking artefact)."""
@@ -90,22 +105,23 @@ def ood(test: MCOutput, sets: Iterable[tuple[str, MCOutput]]) -> Measured:
     hist: dict[str, list] = {"edges": edges.tolist(), "id": _hist(test.entropy, edges)}
     metrics: dict[str, float | None] = {}
     scores = [s for s in id_scores if test.stochastic or s != EPISTEMIC]
+    threshold = None if reference is None else detection_threshold(reference.entropy, DETECT_QUANTILE)
     reps = Replicates()
     with reps.timed():
         ranked = {s: RankedID.of(reps.weights("test", len(test.mean)), id_scores[s]) for s in scores}
     for name, out in sets:
         set_scores = ood_scores(out.probs)
-        metrics.update(evaluate_ood(id_scores, set_scores, name))
+        metrics.update(evaluate_ood(id_scores, set_scores, name, None if reference is None else reference.entropy))
         hist[name] = _hist(out.entropy, edges)
         with reps.timed():
             w = reps.weights(f"ood/{name}", out.probs.shape[1])
             for s in scores:
-                quantile = DETECT_QUANTILE if s == "entropy" else None
-                for metric, values in ood_replicates(ranked[s], w, set_scores[s], TPR, quantile).items():
+                detect = threshold if s == "entropy" else None
+                for metric, values in ood_replicates(ranked[s], w, set_scores[s], TPR, detect).items():
                     reps.add(f"ood/{name}/{s}/{metric}", ("test", f"ood/{name}"), values)
     if not test.stochastic:
         metrics = {k: None if f"/{EPISTEMIC}/" in k else v for k, v in metrics.items()}
-    return Measured(metrics, reps, {"entropy_hist": hist})
+    return Measured(metrics, reps, {"entropy_hist": hist, "detect_threshold": threshold})
 
 
 def _hist(values: Tensor, edges: Tensor) -> list[int]:

@@ -3,7 +3,7 @@ uncertainty, and the namespaced metric keys."""
 from .calibration import N_BINS, CalibrationBins, calibration_bins, ece, mce
 from .classification import accuracy, brier, nll
 from .keys import evaluate_classification, evaluate_ood, evaluate_shift, namespaced
-from .ood import aupr, auroc, fpr_at_tpr, percent_detected
+from .ood import aupr, aupr_in, auroc, detection_threshold, fpr_at_tpr, percent_detected
 from .uncertainty import (
                           EPISTEMIC,
                           SCORE_NAMES,
@@ -16,8 +16,8 @@ from .uncertainty import (
 )
 
 __all__ = [
-    "EPISTEMIC", "N_BINS", "SCORE_NAMES", "CalibrationBins", "accuracy", "aupr", "auroc", "brier",
-    "calibration_bins", "ece", "evaluate_classification", "evaluate_ood", "evaluate_shift",
+    "EPISTEMIC", "N_BINS", "SCORE_NAMES", "CalibrationBins", "accuracy", "aupr", "aupr_in", "auroc", "brier",
+    "calibration_bins", "detection_threshold", "ece", "evaluate_classification", "evaluate_ood", "evaluate_shift",
     "expected_entropy", "fpr_at_tpr", "max_softmax", "mce", "mutual_information", "namespaced",
     "nll", "ood_scores", "percent_detected", "predictive_entropy", "predictive_mean",
 ]

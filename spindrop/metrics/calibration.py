@@ -46,6 +46,13 @@ class CalibrationBins:
         """max over non-empty bins of |acc_k − conf_k|."""
         return self.gap[self.count > 0].max().item()
 
+    @property
+    def mce_count(self) -> int:
+        """n_k of the bin that gives the MCE (the first such bin on a tie): a gap over a handful of
+        images is noise, so the MCE is read together with it."""
+        gap = torch.where(self.count > 0, self.gap, torch.full_like(self.gap, -1.0))
+        return int(self.count[int(gap.argmax())].item())
+
     def to_dict(self) -> dict[str, list[float]]:
         """Plain lists (edges, confidence, accuracy, count) for a reliability diagram."""
         return {"edges": self.edges.tolist(), "confidence": self.confidence.tolist(),

@@ -55,12 +55,20 @@ def auroc(scores_id: Tensor, scores_ood: Tensor) -> float:
 
 
 def aupr(scores_id: Tensor, scores_ood: Tensor) -> float:
-    """Area under the precision–recall curve with OOD positive, as average precision:
+    """AUPR-Out: area under the precision–recall curve with OOD positive, as average precision:
     AP = Σ_k (R_k − R_{k−1}) P_k over the distinct thresholds (R_0 = 0), P_k = tp/(tp + fp),
     R_k = tp/n₁ (scikit-learn's ``average_precision_score``; torchmetrics
     ``binary_average_precision``)."""
     from torchmetrics.functional.classification import binary_average_precision
     return binary_average_precision(*_pooled(scores_id, scores_ood)).item()
+
+
+def aupr_in(scores_id: Tensor, scores_ood: Tensor) -> float:
+    """AUPR-In: the average precision with the in-distribution images positive and the score
+    negated (a lower score = more likely ID), :func:`aupr` with the roles swapped. OpenOOD (Zhang et
+    al., arXiv 2306.09301) reports it beside AUPR-Out, so that neither base rate (ID:OOD is 10:1
+    here) can make one of them look good alone."""
+    return aupr(-scores_ood, -scores_id)
 
 
 def fpr_at_tpr(scores_id: Tensor, scores_ood: Tensor, tpr: float = 0.95) -> float:
@@ -84,14 +92,20 @@ def fpr_at_tpr(scores_id: Tensor, scores_ood: Tensor, tpr: float = 0.95) -> floa
     return round(fpr[tprs >= tpr].min().item() * n_id) / n_id
 
 
-def percent_detected(entropy_id: Tensor, entropy_ood: Tensor, q: float = 0.95) -> float:
-    """Share of OOD samples whose entropy exceeds the q-quantile of the ID entropies.
+def detection_threshold(entropy_reference: Tensor, q: float = 0.95) -> float:
+    """The q-quantile of in-distribution entropies, linear interpolation between order statistics
+    (numpy's default). The reference images must be held out of the set the threshold is evaluated
+    against (the suites use the validation split, never the ID test set)."""
+    _check("entropy_reference", entropy_reference)
+    return torch.quantile(entropy_reference.double(), q).item()
+
+
+def percent_detected(entropy_reference: Tensor, entropy_ood: Tensor, q: float = 0.95) -> float:
+    """Share of OOD samples whose entropy exceeds (strictly) the :func:`detection_threshold` of the
+    held-out in-distribution entropies ``entropy_reference``.
 
     The papers' "% OOD detected" (×100 for a percentage); torchmetrics has no such metric, so it
-    is computed here. The quantile interpolates linearly between order statistics (numpy's
-    default), and "exceeds" is strict (>).
+    is computed here.
     """
-    _check("entropy_id", entropy_id)
     _check("entropy_ood", entropy_ood)
-    threshold = torch.quantile(entropy_id.double(), q)
-    return (entropy_ood.double() > threshold).double().mean().item()
+    return (entropy_ood.double() > detection_threshold(entropy_reference, q)).double().mean().item()

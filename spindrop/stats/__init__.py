@@ -1,5 +1,6 @@
-"""Uncertainty of measured metrics: seeded vectorised bootstrap over images, paired differences,
-t-intervals over seeds (docs/design.md "Statistics")."""
+"""Uncertainty of measured metrics: seeded vectorised bootstrap over images (descriptive, per cell),
+t-intervals over seeds, and verdicts between methods by a paired test over seeds with Holm's
+correction (docs/design.md "Statistics")."""
 from .bootstrap import (
                         RESAMPLES,
                         calibration_replicates,
@@ -10,7 +11,9 @@ from .bootstrap import (
 )
 from .intervals import LEVEL, Interval, paired_difference, percentile_interval, t_interval
 from .replicates import Replicates
+from .verdicts import ALPHA, MIN_SEEDS, PAIRED_T, PairedTest, holm, paired_t, significant
 
-__all__ = ["LEVEL", "RESAMPLES", "Interval", "Replicates", "calibration_replicates", "ood_replicates",
-           "paired_difference", "percentile_interval", "resample_weights", "t_interval", "weighted_mean",
+__all__ = ["ALPHA", "LEVEL", "MIN_SEEDS", "PAIRED_T", "RESAMPLES", "Interval", "PairedTest", "Replicates",
+           "calibration_replicates", "holm", "ood_replicates", "paired_difference", "paired_t",
+           "percentile_interval", "resample_weights", "significant", "t_interval", "weighted_mean",
            "weights_fingerprint"]

@@ -99,31 +99,24 @@ class RankedID:
         at = torch.searchsorted(self.values, scores.double(), right=inclusive)
         return self.cum[:, at]
 
-    def quantile(self, q: float) -> Tensor:
-        """(B,) the q-quantile of each replicate's ID scores, linear interpolation between order
-        statistics as ``torch.quantile`` (position h = (n₀ − 1) q)."""
-        h = (self.n - 1) * q
-        lo = int(h)  # floor (h ≥ 0)
-        ranks = torch.tensor([lo, min(lo + 1, self.n - 1)], dtype=self.cum.dtype).expand(len(self.cum), 2)
-        # order statistic k (0-based) is the first sorted score whose cumulative count exceeds k
-        at = (torch.searchsorted(self.cum[:, 1:].contiguous(), ranks.contiguous(), right=True)).clamp(max=self.n - 1)
-        return torch.lerp(self.values[at[:, 0]], self.values[at[:, 1]], torch.tensor(h - lo, dtype=torch.float64))
-
 
 def ood_replicates(ranked_id: RankedID, w_ood: Tensor, scores_ood: Tensor, tpr: float = 0.95,
-                   detect_quantile: float | None = None) -> dict[str, Tensor]:
-    """Replicates of AUROC, AUPR and FPR at ``tpr`` (OOD positive, flagged when score ≥ t) with the
-    conventions of :mod:`spindrop.metrics.ood`; with ``detect_quantile`` also ``detected``, the share
-    of OOD scores strictly above that quantile of the resampled ID scores.
+                   detect_threshold: float | None = None) -> dict[str, Tensor]:
+    """Replicates of AUROC, AUPR-Out, AUPR-In and FPR at ``tpr`` (OOD positive, flagged when score ≥ t)
+    with the conventions of :mod:`spindrop.metrics.ood`; with ``detect_threshold`` (fixed: it comes
+    from held-out images, which are not resampled here) also ``detected``, the share of OOD scores
+    strictly above it.
 
     Per replicate b, with OOD weights w_bj, L_bj / E_bj the resampled ID images with score below /
     equal to s_j, and T_bj the resampled OOD images with score ≥ s_j:
     AUROC = Σ_j w_bj (L_bj + ½ E_bj) / (n₀ n₁) = Σ_j w_bj (L_bj + U_bj) / (2 n₀ n₁), U = L + E (Mann–Whitney, ties ½);
-    AUPR = Σ_j (w_bj / n₁) · T_bj / (T_bj + n₀ − L_bj) (average precision; tied OOD images share
-    one threshold); FPR = min_j {(n₀ − L_bj)/n₀ : T_bj/n₁ ≥ tpr}, the rate compared in float32 as in
-    torchmetrics' ROC (a threshold between two OOD scores flags no fewer ID images than the OOD
-    score above it, so the OOD scores are the only candidates). Counts are exact in float32 below 2^24; the sums over
-    OOD images are float32 (relative rounding ≈ 1e-7, far below any interval's width).
+    AUPR_Out = Σ_j (w_bj / n₁) · T_bj / (T_bj + n₀ − L_bj) (average precision; tied OOD images share
+    one threshold); AUPR_In = Σ_i (W_bi / n₀) · U_bi / (U_bi + O_bi), the same with the ID images
+    positive and the score negated (U_bi: resampled ID images with score ≤ s_i, O_bi: resampled OOD
+    images with score ≤ s_i); FPR = min_j {(n₀ − L_bj)/n₀ : T_bj/n₁ ≥ tpr}, the rate compared in float32
+    as in torchmetrics' ROC (a threshold between two OOD scores flags no fewer ID images than the OOD
+    score above it, so the OOD scores are the only candidates). Counts are exact in float32 below 2^24;
+    the sums over images are float32 (relative rounding ≈ 1e-7, far below any interval's width).
     """
     n0, n1 = ranked_id.n, w_ood.shape[1]
     below, upto = ranked_id.below(scores_ood, False), ranked_id.below(scores_ood, True)     # (B, n1)
@@ -132,10 +125,13 @@ def ood_replicates(ranked_id: RankedID, w_ood: Tensor, scores_ood: Tensor, tpr: 
     tp = n1 - cum_ood[:, torch.searchsorted(ood_sorted, scores_ood.double(), right=False)]  # OOD ≥ s_j
     out = {"AUROC": (w_ood * (below + upto)).sum(1).double() / (2 * n0 * n1)}
     fp = n0 - below
-    out["AUPR"] = (w_ood * tp / (tp + fp).clamp_min(1.0)).sum(1).double() / n1
+    out["AUPR_Out"] = (w_ood * tp / (tp + fp).clamp_min(1.0)).sum(1).double() / n1
+    w_id = ranked_id.cum.diff(dim=1)                                                       # (B, n0), sorted order
+    id_upto = ranked_id.cum[:, torch.searchsorted(ranked_id.values, ranked_id.values, right=True)]
+    ood_upto = cum_ood[:, torch.searchsorted(ood_sorted, ranked_id.values, right=True)]
+    out["AUPR_In"] = (w_id * id_upto / (id_upto + ood_upto).clamp_min(1.0)).sum(1).double() / n0
     reached = tp / n1 >= tpr
     out["FPR95"] = torch.where(reached, fp, torch.full_like(fp, torch.inf)).min(1).values.double() / n0
-    if detect_quantile is not None:
-        above = scores_ood.double().unsqueeze(0) > ranked_id.quantile(detect_quantile).unsqueeze(1)
-        out["detected"] = (w_ood * above).sum(1).double() / n1
+    if detect_threshold is not None:
+        out["detected"] = (w_ood * (scores_ood.double() > detect_threshold)).sum(1).double() / n1
     return out

@@ -5,11 +5,10 @@
   ``scipy.stats.bootstrap(method="percentile")`` computes from its replicates).
 * :func:`t_interval`: mean ± t_{(1+level)/2, S−1} · s/√S over S ≥ 2 seeds (Student 1908), s the
   sample standard deviation (ddof = 1).
-* :func:`paired_difference`: the difference Δ = mean_s (a_s − b_s) of two methods over their
-  common seeds s, with a two-level paired bootstrap: replicate b draws S seeds with replacement
-  (each seed keeps its pair of networks) and uses the image resample b of every set for both
-  methods (:mod:`spindrop.stats.bootstrap`), so Δ_b = mean over the drawn seeds of
-  (a_{s,b} − b_{s,b}). With one seed it is the paired bootstrap over images alone.
+* :func:`paired_difference`: the difference a − b of two networks trained with the same seed, with
+  the percentile interval of its paired bootstrap over images: replicate j of both is computed on
+  the same image resample (:mod:`spindrop.stats.bootstrap`). It describes that pair of networks
+  only; verdicts between methods come from the seeds (:mod:`spindrop.stats.verdicts`).
 """
 from __future__ import annotations
 
@@ -20,8 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 LEVEL = 0.95
-SEED_RESAMPLING_SEED = 0
-"""Seed of the seed-level draws of :func:`paired_difference` (fixed: a report renders the same twice)."""
 
 
 @dataclass(frozen=True)
@@ -59,17 +56,10 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, fl
     return mean, std, mean - half, mean + half
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray, reps_a: np.ndarray, reps_b: np.ndarray,
-                      level: float = LEVEL, seed: int = SEED_RESAMPLING_SEED) -> Interval:
-    """Δ = mean_s (a_s − b_s) over S paired seeds with its two-level paired bootstrap interval.
-
-    ``a``, ``b``: (S,) point values per seed; ``reps_a``, ``reps_b``: (S, B) replicates of the same
-    seeds on shared image resamples (replicate j of both is computed on the same images)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+def paired_difference(a: float, b: float, reps_a: np.ndarray, reps_b: np.ndarray, level: float = LEVEL) -> Interval:
+    """a − b of one pair of networks with the percentile interval of ``reps_a − reps_b``, their (B,)
+    replicates on shared image resamples (replicate j of both computed on the same images)."""
     diff = np.asarray(reps_a, dtype=np.float64) - np.asarray(reps_b, dtype=np.float64)
-    if diff.ndim != 2 or diff.shape[0] != a.size or a.shape != b.shape:
-        raise ValueError(f"expected (S,) values and (S, B) replicates, got {a.shape}, {b.shape}, {diff.shape}")
-    s, n_rep = diff.shape
-    drawn = np.random.default_rng(seed).integers(0, s, size=(n_rep, s))          # (B, S) seeds per replicate
-    replicates = diff[drawn, np.arange(n_rep)[:, None]].mean(1)
-    return Interval(float((a - b).mean()), *percentile_interval(replicates, level))
+    if diff.ndim != 1:
+        raise ValueError(f"expected (B,) replicates of one pair of networks, got shape {diff.shape}")
+    return Interval(float(a) - float(b), *percentile_interval(diff, level))

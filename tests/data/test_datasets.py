@@ -45,7 +45,7 @@ def _check_split(split, name: str, n: int) -> None:
 
 
 def test_registry():
-    assert list_datasets() == ["cifar10", "fashion_mnist", "mnist", "tinyimagenet32"]
+    assert list_datasets() == ["animal_mnist", "cifar10", "fashion_mnist", "mnist", "tinyimagenet32"]
     assert dataset_info("cifar10").shape == (3, 32, 32)
     assert dataset_info("tinyimagenet32").splits == ("test",)
     with pytest.raises(UnknownNameError, match="unknown dataset"):
@@ -68,6 +68,15 @@ def test_fashion_mnist(splits):
     _check_split(test, "fashion_mnist", 10_000)
     assert _counts(train) == [6000] * 10 and _counts(test) == [1000] * 10
     assert train.classes[0] == "T-shirt/top" and train.classes[9] == "Ankle boot"
+
+
+def test_animal_mnist(splits):
+    """SOURCES.md: 10,000 white silhouettes on black, 1,000 per class, pixel mean 0.2728; one split."""
+    test = splits("animal_mnist", "test")
+    _check_split(test, "animal_mnist", 10_000)
+    assert _counts(test) == [1000] * 10 and test.classes[0] == "bear" and test.classes[9] == "zebra"
+    assert test.images.double().mean().item() / 255 == pytest.approx(0.2728, abs=5e-4)
+    assert dataset_info("animal_mnist").splits == ("test",)
 
 
 def test_cifar10(splits):

@@ -7,6 +7,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from spindrop.data import CORRUPTIONS, OOD_SETS, channel_stats, corrupt, list_corruptions, ood_sets, pad_to_rgb32
+from spindrop.data.shift import FAR, NEAR, ood_group
 
 
 def _rows(images: torch.Tensor) -> set[bytes]:
@@ -15,10 +16,11 @@ def _rows(images: torch.Tensor) -> set[bytes]:
 
 def test_mnist_ood_sets(data_root, splits):
     sets = ood_sets("mnist", data_root, n=200, seed=0)
-    assert list(sets) == ["fashion_mnist", "gaussian_noise", "uniform_noise"]
+    assert list(sets) == ["fashion_mnist", "animal_mnist", "gaussian_noise", "uniform_noise"]
     for images in sets.values():
         assert images.dtype == torch.uint8 and images.shape == (200, 1, 28, 28)
     assert _rows(sets["fashion_mnist"]) <= _rows(splits("fashion_mnist", "test").images)
+    assert _rows(sets["animal_mnist"]) <= _rows(splits("animal_mnist", "test").images)
     again = ood_sets("mnist", data_root, n=200, seed=0)
     assert all(torch.equal(sets[k], again[k]) for k in sets)
     other = ood_sets("mnist", data_root, n=200, seed=1)
@@ -77,6 +79,20 @@ def test_real_ood_sets_read_only_their_declared_dataset(id_name, data_root, monk
         assert read == {shift.REAL_OOD_SETS[name].dataset}
     assert set(shift.ood_source_datasets(id_name)) == {
         shift.REAL_OOD_SETS[s].dataset for s in OOD_SETS[id_name] if s not in noise}
+
+
+@pytest.mark.parametrize("id_name", list(OOD_SETS))
+def test_every_ood_set_has_a_near_or_far_group(id_name):
+    """Real datasets near, synthetic noise far (OpenOOD's split; MNIST is far from CIFAR-10 there);
+    MNIST and Fashion-MNIST have two real near-OOD sets, so their near mean is over two."""
+    groups = {s: ood_group(s) for s in OOD_SETS[id_name]}
+    assert {s for s, g in groups.items() if g == FAR} >= {"gaussian_noise", "uniform_noise"}
+    assert set(groups.values()) == {NEAR, FAR}
+    if id_name in ("mnist", "fashion_mnist"):
+        assert [s for s, g in groups.items() if g == NEAR] == [
+            "fashion_mnist" if id_name == "mnist" else "mnist", "animal_mnist"]
+    with pytest.raises(ValueError, match="unknown OOD set"):
+        ood_group("svhn")
 
 
 def test_ood_sets_unknown_dataset():

@@ -35,14 +35,16 @@ def test_evaluate_ood_keys_and_values():
     gen = torch.Generator().manual_seed(1)
     ids = {k: torch.rand(50, generator=gen) for k in ("entropy", "mutual_info", "one_minus_msp")}
     ood = {k: torch.rand(40, generator=gen) + 0.3 for k in ids}
-    out = evaluate_ood(ids, ood, "tinyimagenet32")
-    expected = [f"ood/tinyimagenet32/{s}/{m}" for s in ids for m in ("AUROC", "AUPR", "FPR95")]
-    expected.insert(3, "ood/tinyimagenet32/entropy/detected")
+    reference = 0.5 * torch.rand(60, generator=gen)  # held-out ID entropies: the threshold of "% detected"
+    out = evaluate_ood(ids, ood, "tinyimagenet32", reference)
+    expected = [f"ood/tinyimagenet32/{s}/{m}" for s in ids for m in ("AUROC", "AUPR_In", "AUPR_Out", "FPR95")]
+    expected.insert(4, "ood/tinyimagenet32/entropy/detected")
     assert list(out) == expected
     assert out["ood/tinyimagenet32/mutual_info/AUROC"] == auroc(ids["mutual_info"],
                                                                 ood["mutual_info"])
-    assert out["ood/tinyimagenet32/entropy/detected"] == percent_detected(ids["entropy"],
-                                                                          ood["entropy"])
+    assert out["ood/tinyimagenet32/entropy/detected"] == percent_detected(reference, ood["entropy"])
+    assert out["ood/tinyimagenet32/entropy/detected"] != percent_detected(ids["entropy"], ood["entropy"])
+    assert "ood/tinyimagenet32/entropy/detected" not in evaluate_ood(ids, ood, "tinyimagenet32")
     with pytest.raises(ValueError):
         evaluate_ood({"msp": torch.rand(3)}, {"msp": torch.rand(3)}, "x")
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from spindrop.metrics import aupr, auroc, fpr_at_tpr, percent_detected
+from spindrop.metrics import aupr, aupr_in, auroc, fpr_at_tpr, percent_detected
 
 F32 = 1e-6
 
@@ -77,6 +77,23 @@ def test_perfect_separation():
     assert auroc(s_id, s_ood) == 1.0
     assert aupr(s_id, s_ood) == 1.0
     assert fpr_at_tpr(s_id, s_ood) == 0.0
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_aupr_in_is_sklearn_average_precision_with_id_positive(ties):
+    """AUPR-In (OpenOOD): ID images positive, score negated; AUPR-Out: OOD positive. With 10:1 ID:OOD
+    the two differ (the base rate), and both match scikit-learn."""
+    rng = np.random.default_rng(5)
+    s_id, s_ood = rng.normal(0, 1, 2000), rng.normal(1, 1, 200)
+    if ties:
+        s_id, s_ood = np.round(s_id * 4) / 4, np.round(s_ood * 4) / 4
+    y_ood = np.r_[np.zeros(2000), np.ones(200)]
+    scores = np.r_[s_id, s_ood]
+    got_in = aupr_in(torch.from_numpy(s_id), torch.from_numpy(s_ood))
+    got_out = aupr(torch.from_numpy(s_id), torch.from_numpy(s_ood))
+    assert got_in == pytest.approx(average_precision_score(1 - y_ood, -scores), abs=F32)
+    assert got_out == pytest.approx(average_precision_score(y_ood, scores), abs=F32)
+    assert got_in > 0.9 > got_out
 
 
 def test_percent_detected_hand_and_numpy():

@@ -9,7 +9,19 @@ import pytest
 import torch
 from scipy import stats as scipy_stats
 
-from spindrop.metrics import accuracy, aupr, auroc, brier, ece, fpr_at_tpr, mce, nll, percent_detected
+from spindrop.metrics import (
+    accuracy,
+    aupr,
+    aupr_in,
+    auroc,
+    brier,
+    detection_threshold,
+    ece,
+    fpr_at_tpr,
+    mce,
+    nll,
+    percent_detected,
+)
 from spindrop.stats import (
     Replicates,
     calibration_replicates,
@@ -59,11 +71,14 @@ def test_identity_weights_give_the_ood_metrics(ties):
     sid, sood = torch.rand(1500, generator=g), torch.rand(400, generator=g) + 0.25
     if ties:  # coarse scores: many ID/OOD ties, as for saturated entropies
         sid, sood = (sid * 20).round() / 20, (sood * 20).round() / 20
-    out = ood_replicates(RankedID.of(torch.ones(1, 1500), sid), torch.ones(1, 400), sood, 0.95, 0.95)
+    reference = torch.rand(700, generator=g)  # held-out ID entropies: the detection threshold
+    threshold = detection_threshold(reference)
+    out = ood_replicates(RankedID.of(torch.ones(1, 1500), sid), torch.ones(1, 400), sood, 0.95, threshold)
     assert out["AUROC"].item() == pytest.approx(auroc(sid, sood), abs=1e-6)
-    assert out["AUPR"].item() == pytest.approx(aupr(sid, sood), abs=1e-6)
+    assert out["AUPR_Out"].item() == pytest.approx(aupr(sid, sood), abs=1e-6)
+    assert out["AUPR_In"].item() == pytest.approx(aupr_in(sid, sood), abs=1e-6)
     assert out["FPR95"].item() == pytest.approx(fpr_at_tpr(sid, sood, 0.95), abs=1e-12)
-    assert out["detected"].item() == pytest.approx(percent_detected(sid, sood, 0.95), abs=1e-12)
+    assert out["detected"].item() == pytest.approx(percent_detected(reference, sood, 0.95), abs=1e-12)
 
 
 def test_resampled_ood_replicate_equals_the_metric_on_the_resample():
@@ -71,14 +86,16 @@ def test_resampled_ood_replicate_equals_the_metric_on_the_resample():
     g = torch.Generator().manual_seed(2)
     sid, sood = (torch.rand(300, generator=g) * 30).round(), (torch.rand(80, generator=g) * 30 + 5).round()
     wid, wood = resample_weights("id", 300, 5, seed=9), resample_weights("ood", 80, 5, seed=9)
-    out = ood_replicates(RankedID.of(wid, sid), wood, sood, 0.95, 0.95)
+    reference = (torch.rand(200, generator=g) * 30).round()
+    out = ood_replicates(RankedID.of(wid, sid), wood, sood, 0.95, detection_threshold(reference))
     for b in range(5):
         rid = sid.repeat_interleave(wid[b].long())
         rood = sood.repeat_interleave(wood[b].long())
         assert out["AUROC"][b].item() == pytest.approx(auroc(rid, rood), abs=1e-6)
-        assert out["AUPR"][b].item() == pytest.approx(aupr(rid, rood), abs=1e-6)
+        assert out["AUPR_Out"][b].item() == pytest.approx(aupr(rid, rood), abs=1e-6)
+        assert out["AUPR_In"][b].item() == pytest.approx(aupr_in(rid, rood), abs=1e-6)
         assert out["FPR95"][b].item() == pytest.approx(fpr_at_tpr(rid, rood), abs=1e-12)
-        assert out["detected"][b].item() == pytest.approx(percent_detected(rid, rood), abs=1e-12)
+        assert out["detected"][b].item() == pytest.approx(percent_detected(reference, rood), abs=1e-12)
 
 
 def test_bernoulli_mean_interval_matches_the_normal_approximation():
@@ -102,8 +119,7 @@ def test_paired_interval_matches_the_normal_approximation():
     a = (torch.rand(n, generator=g) < 0.9).double()
     b = torch.where(torch.rand(n, generator=g) < 0.9, a, 1 - a)                        # agrees 90 % of the time
     w = resample_weights("paired", n, 4000)
-    got = paired_difference(np.array([a.mean().item()]), np.array([b.mean().item()]),
-                            weighted_mean(w, a).numpy()[None], weighted_mean(w, b).numpy()[None])
+    got = paired_difference(a.mean().item(), b.mean().item(), weighted_mean(w, a).numpy(), weighted_mean(w, b).numpy())
     d = (a - b)
     half = Z975 * d.std().item() / math.sqrt(n)
     assert got.value == pytest.approx(d.mean().item(), abs=1e-12)
@@ -153,8 +169,7 @@ def test_paired_interval_agrees_with_scipy_paired_bootstrap():
     other = torch.softmax(torch.log(probs) + 0.8 * noise, 1)
     a, b = correct(probs, labels), correct(other, labels)
     w = resample_weights("scipy-paired", 2000, 4000)
-    ours = paired_difference(np.array([a.mean().item()]), np.array([b.mean().item()]),
-                             weighted_mean(w, a).numpy()[None], weighted_mean(w, b).numpy()[None])
+    ours = paired_difference(a.mean().item(), b.mean().item(), weighted_mean(w, a).numpy(), weighted_mean(w, b).numpy())
     theirs = _scipy_interval((a.numpy(), b.numpy()), lambda x, y, axis=-1: x.mean(axis) - y.mean(axis), paired=True)
     assert (ours.low, ours.high) == pytest.approx(theirs, abs=0.08 * (theirs[1] - theirs[0]))
 
@@ -168,18 +183,17 @@ def test_t_interval_by_hand():
         t_interval([0.9])
 
 
-def test_paired_difference_over_seeds_spans_the_seed_differences():
-    """Three seeds whose differences disagree in sign: the seed-level resampling keeps 0 inside,
-    although each seed's image-level interval is narrow."""
+def test_paired_difference_is_one_pair_of_networks():
+    """One pair: Δ = a − b and the percentile interval of the replicate differences; (S, B) replicates
+    of several seeds are refused (verdicts over seeds come from the paired t-test)."""
     rng = np.random.default_rng(0)
-    deltas = np.array([0.02, -0.015, 0.01])
-    reps_b = rng.normal(0.9, 0.001, size=(3, 1000))
-    reps_a = reps_b + deltas[:, None] + rng.normal(0, 0.001, size=(3, 1000))
-    got = paired_difference(0.9 + deltas, np.full(3, 0.9), reps_a, reps_b)
-    assert got.value == pytest.approx(deltas.mean())
-    assert got.low < 0 < got.high and not got.excludes_zero()
-    one = paired_difference(0.9 + deltas[:1], np.full(1, 0.9), reps_a[:1], reps_b[:1])
-    assert one.excludes_zero()
+    reps_b = rng.normal(0.9, 0.001, size=1000)
+    reps_a = reps_b + 0.02 + rng.normal(0, 0.001, size=1000)
+    got = paired_difference(0.92, 0.9, reps_a, reps_b)
+    assert got.value == pytest.approx(0.02)
+    assert (got.low, got.high) == pytest.approx(tuple(np.percentile(reps_a - reps_b, [2.5, 97.5])))
+    with pytest.raises(ValueError, match="one pair"):
+        paired_difference(0.92, 0.9, reps_a[None], reps_b[None])
 
 
 def test_replicates_round_trip_and_pairing():

@@ -96,7 +96,8 @@ def _measured(suite: str, dataset: str, rng: random.Random) -> tuple[dict, dict]
         for s in sets:
             for score in ("entropy", "mutual_info", "one_minus_msp"):
                 metrics |= {f"ood/{s}/{score}/AUROC": rng.uniform(0.6, 0.99),
-                            f"ood/{s}/{score}/AUPR": rng.uniform(0.5, 0.99),
+                            f"ood/{s}/{score}/AUPR_In": rng.uniform(0.8, 0.99),
+                            f"ood/{s}/{score}/AUPR_Out": rng.uniform(0.3, 0.9),
                             f"ood/{s}/{score}/FPR95": rng.uniform(0.05, 0.8)}
                 if score == "entropy":
                     metrics[f"ood/{s}/entropy/detected"] = rng.uniform(0.1, 0.95)
