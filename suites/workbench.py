@@ -122,6 +122,11 @@ class Workbench:
     def has_trained(self, target: Target) -> bool:
         return target in self._trained
 
+    def adopt(self, target: Target, model: torch.nn.Module, source: Path) -> None:
+        """Measure ``model`` as the target's trained network instead of training one: a network
+        trained elsewhere (``python -m suites.evaluate``), read from ``source``."""
+        self._trained[target] = Trained(self.spec(target), model.eval(), Path(source), True, 0.0)
+
     def trained(self, target: Target) -> Trained:
         """The target's trained network: trained once (or reloaded from its checkpoint); a method
         made of other networks (:meth:`spindrop.Method.members`, e.g. a deep ensemble) gets its
