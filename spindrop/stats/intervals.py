@@ -29,9 +29,6 @@ class Interval:
     low: float
     high: float
 
-    def excludes_zero(self) -> bool:
-        return self.low > 0.0 or self.high < 0.0
-
 
 def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """(low, high): the (1 − level)/2 and (1 + level)/2 quantiles of ``replicates`` along the last
