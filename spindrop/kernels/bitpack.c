@@ -30,6 +30,7 @@
 #define VW 8 /* windows per vector: 8 x 64-bit lanes */
 
 typedef uint64_t v8u __attribute__((vector_size(VW * sizeof(uint64_t))));
+typedef int64_t v8l __attribute__((vector_size(VW * sizeof(int64_t))));
 
 static int portable = 0;
 
@@ -73,15 +74,71 @@ static inline void put_bits(uint64_t *row, int64_t pos, uint64_t v, int64_t n) {
     if (r && r + n > 64) row[q + 1] |= v >> (64 - r);
 }
 
-/* Sign and count planes of the padded input: (B, Hp, RW) words each, RW = words(Wp*C) + 1. Per
- * row, the C bits of PB pixels are assembled in registers, 64 channels at a time (the floats of a
- * channel's pixels are contiguous), then written at bit (x + pw)*C. */
+/* Sign and count planes of the padded input: (B, Hp, RW) words each, RW = words(Wp*C) + 1. x has
+ * element strides xs = (b, c, y, x), u has us. Channels-last x (xs[1] == 1): a pixel's channels
+ * are contiguous, so its bits are assembled channel by channel. Otherwise (NCHW) the bits of PB
+ * pixels are assembled in vector lanes, channel by channel (a channel's pixels are contiguous),
+ * 64 channels at a time; both write them at bit (x + pw)*C of the row. */
 #define PB 8
 typedef float v8f __attribute__((vector_size(PB * sizeof(float))));
 typedef int32_t v8i __attribute__((vector_size(PB * sizeof(int32_t))));
+typedef uint8_t v8b __attribute__((vector_size(PB)));
 
-static void pack_input(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t sh, int64_t sw,
-                       int t, int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
+static void pack_pixels_nchw(const float *xr, const uint8_t *ur, const int64_t *xs, const int64_t *us,
+                             int t, int64_t C, int64_t W, int64_t pw, uint64_t *srow, uint64_t *krow) {
+    for (int64_t x0 = 0; x0 < W; x0 += PB) {
+        const int np = (int)(W - x0 < PB ? W - x0 : PB);
+        for (int64_t c0 = 0; c0 < C; c0 += 64) {
+            const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
+            v8u sv = {0}, kv = {0};
+            for (int c = 0; c < nc; c++) {
+                const float *xp = xr + (c0 + c) * xs[1] + x0;
+                const uint8_t *up = ur + (c0 + c) * us[1] + x0 * us[3];
+                v8f xv = {0};
+                v8i kb = {0};
+                memcpy(&xv, xp, (size_t)np * sizeof(float));
+                if (us[3] == 1 && np == PB) {
+                    v8b bytes;
+                    memcpy(&bytes, up, sizeof bytes);
+                    kb = __builtin_convertvector(bytes, v8i);
+                } else if (us[3] == 0) {
+                    kb = (v8i){0} + (int32_t)up[0];
+                } else {
+                    for (int e = 0; e < np; e++) kb[e] = up[e * us[3]];
+                }
+                const v8i neg = ~(xv >= 0.0f), kept = kb >= t; /* lanes of -1 (true) or 0; NaN is negative */
+                sv |= (__builtin_convertvector(neg, v8u) & 1) << (uint64_t)c;
+                kv |= (__builtin_convertvector(kept, v8u) & 1) << (uint64_t)c;
+            }
+            for (int e = 0; e < np; e++) {
+                const int64_t pos = (x0 + e + pw) * C + c0;
+                put_bits(srow, pos, sv[e], nc);
+                put_bits(krow, pos, kv[e], nc);
+            }
+        }
+    }
+}
+
+static void pack_pixels_nhwc(const float *xr, const uint8_t *ur, const int64_t *xs, const int64_t *us,
+                             int t, int64_t C, int64_t W, int64_t pw, uint64_t *srow, uint64_t *krow) {
+    for (int64_t col = 0; col < W; col++) {
+        const float *xp = xr + col * xs[3];
+        const uint8_t *up = ur + col * us[3];
+        for (int64_t c0 = 0; c0 < C; c0 += 64) {
+            const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
+            uint64_t sbits = 0, kbits = 0;
+            for (int c = 0; c < nc; c++) sbits |= (uint64_t)!(xp[c0 + c] >= 0.0f) << c;
+            if (us[1] == 0) kbits = up[0] >= t ? (nc == 64 ? ~0ULL : (1ULL << nc) - 1) : 0;
+            else for (int c = 0; c < nc; c++) kbits |= (uint64_t)(up[(c0 + c) * us[1]] >= t) << c;
+            const int64_t pos = (col + pw) * C + c0;
+            put_bits(srow, pos, sbits, nc);
+            put_bits(krow, pos, kbits, nc);
+        }
+    }
+}
+
+static void pack_input(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
+                       int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
                        uint64_t *s, uint64_t *k, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -91,38 +148,10 @@ static void pack_input(const float *x, const uint8_t *u, int64_t sb, int64_t sc,
         memset(srow, 0, (size_t)RW * sizeof(uint64_t));
         memset(krow, 0, (size_t)RW * sizeof(uint64_t));
         if (y < 0 || y >= H) continue; /* a padding row: nothing counts */
-        for (int64_t x0 = 0; x0 < W; x0 += PB) {
-            const int np = (int)(W - x0 < PB ? W - x0 : PB);
-            for (int64_t c0 = 0; c0 < C; c0 += 64) {
-                const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
-                v8u sv = {0}, kv = {0};
-                for (int c = 0; c < nc; c++) {
-                    const float *xr = x + ((b * C + c0 + c) * H + y) * W + x0;
-                    const uint8_t *ur = u + b * sb + (c0 + c) * sc + y * sh + x0 * sw;
-                    v8f xv = {0};
-                    v8i kb = {0};
-                    if (np == PB) memcpy(&xv, xr, sizeof xv);
-                    else memcpy(&xv, xr, (size_t)np * sizeof(float));
-                    if (sw == 1 && np == PB) {
-                        uint8_t kk[PB];
-                        memcpy(kk, ur, PB);
-                        kb = __builtin_convertvector(*(const uint8_t __attribute__((vector_size(PB))) *)kk, v8i);
-                    } else if (sw == 0) {
-                        kb = (v8i){0} + (int32_t)ur[0];
-                    } else {
-                        for (int e = 0; e < np; e++) kb[e] = ur[e * sw];
-                    }
-                    const v8i neg = ~(xv >= 0.0f), kept = kb >= t; /* lanes of -1 (true) or 0; NaN is negative */
-                    sv |= (__builtin_convertvector(neg, v8u) & 1) << (uint64_t)c;
-                    kv |= (__builtin_convertvector(kept, v8u) & 1) << (uint64_t)c;
-                }
-                for (int e = 0; e < np; e++) {
-                    const int64_t pos = (x0 + e + pw) * C + c0;
-                    put_bits(srow, pos, sv[e], nc);
-                    put_bits(krow, pos, kv[e], nc);
-                }
-            }
-        }
+        const float *xr = x + b * xs[0] + y * xs[2];
+        const uint8_t *ur = u + b * us[0] + y * us[2];
+        if (xs[1] == 1 && C > 1) pack_pixels_nhwc(xr, ur, xs, us, t, C, W, pw, srow, krow);
+        else pack_pixels_nchw(xr, ur, xs, us, t, C, W, pw, srow, krow);
     }
 }
 
@@ -175,11 +204,11 @@ static inline void block_dots(const uint64_t *a, const uint64_t *m, const uint64
     }
 }
 
-/* y (B, O, Ho, Wo) fp32 = the layer's MAC on the ternary input (file comment). Blocks of VW
- * consecutive windows (in (b, oh, ow) order) are the vector lanes: each weight word is
- * broadcast against the VW windows' words, and a block inside one image stores VW contiguous
- * outputs per channel. */
-void bp_conv(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t sh, int64_t sw, int t,
+/* y fp32 channels-last, (B, Ho, Wo, O) in memory = the layer's MAC on the ternary input (file
+ * comment). Blocks of VW consecutive windows (in (b, oh, ow) order) are the vector lanes: each
+ * weight word is broadcast against the VW windows' words; a block's outputs are one contiguous
+ * run of y. */
+void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
              const float *w, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
              int64_t kw, int64_t stride_h, int64_t stride_w, int64_t ph, int64_t pw, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
@@ -188,7 +217,7 @@ void bp_conv(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t s
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *wp = malloc((size_t)(O * KW) * sizeof(uint64_t));
-    pack_input(x, u, sb, sc, sh, sw, t, B, C, H, W, ph, pw, s, k, threads);
+    pack_input(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, threads);
     pack_weights(w, wp, O, C, kh, kw, SW);
     const int vector = bp_vector_popcount();
     const int64_t blocks = (B * L + VW - 1) / VW;
@@ -196,7 +225,7 @@ void bp_conv(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t s
     {
         uint64_t *a = calloc((size_t)(KW * VW), sizeof(uint64_t));
         uint64_t *m = calloc((size_t)(KW * VW), sizeof(uint64_t));
-        int64_t at[VW];
+        float *out = malloc((size_t)(VW * O) * sizeof(float)); /* the block's outputs (VW, O) */
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; blk++) {
             const int nw = (int)(B * L - blk * VW < VW ? B * L - blk * VW : VW);
@@ -209,22 +238,19 @@ void bp_conv(const float *x, const uint8_t *u, int64_t sb, int64_t sc, int64_t s
                 const int64_t idx = blk * VW + e, b = idx / L, l = idx % L, oh = l / Wo, ow = l % Wo;
                 const int64_t base = (b * Hp + oh * stride_h) * RW;
                 kept[e] = (uint64_t)gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, e, a, m);
-                at[e] = b * O * L + l;
             }
-            const int contiguous = nw == VW && at[VW - 1] - at[0] == VW - 1;
             for (int64_t o0 = 0; o0 < O; o0 += OB) {
                 const int nr = (int)(O - o0 < OB ? O - o0 : OB);
                 v8u acc[OB];
                 block_dots(a, m, wp, KW, o0, nr, vector, acc);
                 for (int r = 0; r < nr; r++) {
-                    typedef int64_t v8l __attribute__((vector_size(VW * sizeof(int64_t))));
-                    typedef float v8o __attribute__((vector_size(VW * sizeof(float))));
-                    const v8o out = __builtin_convertvector((v8l)kept - 2 * (v8l)acc[r], v8o);
-                    if (contiguous) memcpy(y + at[0] + (o0 + r) * L, &out, sizeof out);
-                    else for (int e = 0; e < nw; e++) y[at[e] + (o0 + r) * L] = out[e];
+                    const v8l dot = (v8l)kept - 2 * (v8l)acc[r];
+                    for (int e = 0; e < VW; e++) out[e * O + o0 + r] = (float)dot[e];
                 }
             }
+            memcpy(y + blk * VW * O, out, (size_t)(nw * O) * sizeof(float));
         }
+        free(out);
         free(a); free(m);
     }
     free(s); free(k); free(wp);

@@ -28,7 +28,7 @@ from .build import load
 
 _SOURCE = Path(__file__).with_name("bitpack.c")
 _I, _P, _INT = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-_ARGS: list[type[Any]] = [_P, _P, _I, _I, _I, _I, _INT, _P, _P, *[_I] * 11, _INT]
+_ARGS: list[type[Any]] = [_P, _P, _P, _P, _INT, _P, _P, *[_I] * 11, _INT]
 
 
 @cache
@@ -86,28 +86,31 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
                stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0)) -> Tensor:
     """MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` with the signs of ``weight``.
 
-    Conv: ``x`` (B, C, H, W), ``weight`` (O, C, k_h, k_w), zero ``padding``, ``stride``, dilation 1;
-    out (B, O, H_out, W_out). Fully connected: ``x`` (B, N), ``weight`` (O, N); out (B, O).
+    Conv: ``x`` (B, C, H, W) in any memory layout, ``weight`` (O, C, k_h, k_w), zero ``padding``,
+    ``stride``, dilation 1; out (B, O, H_out, W_out) in channels-last memory format (pooling and
+    BatchNorm are fastest there, and the next layer packs a pixel's channels from one run).
+    Fully connected: ``x`` (B, N), ``weight`` (O, N); out (B, O).
     ``keep``: uint8 (or bool with ``threshold`` 1) broadcastable to ``x``; None keeps every entry.
     """
-    fc = x.dim() == 2
-    x4 = x.reshape(*x.shape, 1, 1) if fc else x
-    w4 = weight.reshape(*weight.shape, 1, 1) if fc else weight
-    if keep is None:
-        keep, threshold = _ALL_KEPT, 1
-    keep4 = keep.view(torch.uint8) if keep.dtype == torch.bool else keep
-    keep4 = keep4.expand(x.shape)
-    if fc:
-        keep4 = keep4.reshape(*x.shape, 1, 1) if keep4.is_contiguous() else keep4[:, :, None, None]
-    x4, w4 = x4.contiguous(), w4.detach().contiguous()
-    batch, channels, height, width = x4.shape
-    out_channels, _, kh, kw = w4.shape
-    h_out = (height + 2 * padding[0] - kh) // stride[0] + 1
-    w_out = (width + 2 * padding[1] - kw) // stride[1] + 1
-    out = x4.new_empty(batch, out_channels, h_out, w_out)
     lib = _library()
     if lib is None:
         raise RuntimeError("the bit-packed kernel is not available here: check kernels.bitpack.supports first")
-    lib.bp_conv(x4.data_ptr(), keep4.data_ptr(), *keep4.stride(), threshold, w4.data_ptr(), out.data_ptr(),
-                batch, channels, height, width, out_channels, kh, kw, *stride, *padding, torch.get_num_threads())
-    return out.view(batch, out_channels) if fc else out
+    fc = x.dim() == 2
+    if keep is None:
+        keep, threshold = _ALL_KEPT, 1
+    keep = (keep.view(torch.uint8) if keep.dtype == torch.bool else keep).expand(x.shape)
+    if fc:
+        x, keep, weight = x[:, :, None, None], keep[:, :, None, None], weight[:, :, None, None]
+    if x.stride(-1) != 1 and x.stride(1) != 1:
+        x = x.contiguous()
+    weight = weight.detach().contiguous()
+    batch, channels, height, width = x.shape
+    out_channels, _, kh, kw = weight.shape
+    h_out = (height + 2 * padding[0] - kh) // stride[0] + 1
+    w_out = (width + 2 * padding[1] - kw) // stride[1] + 1
+    out = x.new_empty(batch, h_out, w_out, out_channels)
+    strides = torch.tensor([*x.stride(), *keep.stride()], dtype=torch.int64)
+    lib.bp_conv(x.data_ptr(), strides.data_ptr(), keep.data_ptr(), strides[4:].data_ptr(), threshold,
+                weight.data_ptr(), out.data_ptr(), batch, channels, height, width, out_channels, kh, kw,
+                *stride, *padding, torch.get_num_threads())
+    return out.view(batch, out_channels) if fc else out.permute(0, 3, 1, 2)

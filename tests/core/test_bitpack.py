@@ -50,7 +50,8 @@ CONVS = [  # (B, C, H, W, O, k, stride, padding)
 
 @pytest.mark.parametrize("geometry", CONVS, ids=lambda g: "x".join(map(str, g)))
 @pytest.mark.parametrize("layout", ["all", "element", "channel", "bool"])
-def test_conv_equals_fp32_conv_of_the_gated_input(geometry, layout, popcount):
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last], ids=["nchw", "nhwc"])
+def test_conv_equals_fp32_conv_of_the_gated_input(geometry, layout, memory_format, popcount):
     b, c, h, w, o, k, stride, padding = geometry
     g = torch.Generator().manual_seed(sum(geometry))
     x = torch.randn(b, c, h, w, generator=g)
@@ -63,7 +64,8 @@ def test_conv_equals_fp32_conv_of_the_gated_input(geometry, layout, popcount):
         "channel": (torch.randint(0, 256, (b, c, 1, 1), generator=g, dtype=torch.uint8), 128),
         "bool": (torch.rand(b, c, h, w, generator=g) < 0.7, 1),
     }[layout]
-    out = bitpack.binary_mac(x, weight, keep, threshold, (stride, stride), (padding, padding))
+    out = bitpack.binary_mac(x.contiguous(memory_format=memory_format), weight, keep, threshold,
+                             (stride, stride), (padding, padding))
     expected = F.conv2d(_ternary(x, keep, threshold), (weight >= 0).float() * 2 - 1, None, stride, padding)
     assert out.shape == expected.shape and torch.equal(out, expected)
 
