@@ -7,6 +7,7 @@ import pytest
 import hardware
 import spindrop
 from spindrop.data import dataset_info
+from spindrop.evaluation import get_cost_model
 from spindrop.models import build_model
 from spindrop.naming import UnknownNameError
 from spindrop.training import get_profile
@@ -19,6 +20,7 @@ LOOKUPS = {
     "dataset": (dataset_info, "mnsit", "mnist"),
     "profile": (get_profile, "quik", "quick"),
     "hardware preset": (hardware.get_preset, "nvsim_sttrm", "nvsim_sttram"),
+    "cost model": (get_cost_model, "mjt", "mtj"),
 }
 
 
