@@ -1,6 +1,7 @@
 """SpinDrop's compiled kernel (spindrop/kernels/wordline.c) against the plain reference
 (:func:`spindrop.methods.sites.wordline_mac_reference`) under the kernel's own mask, and the
-statistics of its keep bits (docs/performance.md "The SpinDrop kernel")."""
+statistics of the keep bits its forward pass applies, read from its output
+(docs/performance.md "The SpinDrop kernel")."""
 from __future__ import annotations
 
 import math
@@ -98,11 +99,31 @@ def test_thread_count_does_not_change_the_result():
     assert torch.allclose(out[0][2], out[1][2], atol=1e-5)  # the ∂W reduction order differs
 
 
+def _realised_mask(shape: tuple[int, int, int, int], k: int, pad: int, thresholds: torch.Tensor | int,
+                   seed: int) -> torch.Tensor:
+    """The keep multipliers the kernel's forward pass applies to inputs of ``shape`` = (B, C, H, W)
+    with ``pad`` and ``seed``, read from its output: the same padded geometry without padding, an
+    all-ones input and the identity as W (one output per word line), so output (b, r, l) is the
+    gate of word line r at window l of image b. Layout (B, C, k, k, H_out, W_out), as keep_mask's."""
+    batch, channels, height, width = shape
+    rows = channels * k * k
+    ones = torch.ones(batch, channels, height + 2 * pad, width + 2 * pad)
+    out = kernel.wordline_conv(ones, torch.eye(rows), (k, k), (0, 0), thresholds, 1.0, seed)
+    return out.reshape(batch, channels, k, k, *out.shape[2:])
+
+
+def test_keep_mask_is_the_mask_the_forward_pass_applies():
+    args = ((3, 5, 9, 70), 3, 1)
+    assert torch.equal(kernel.keep_mask(args[0], (3, 3), (1, 1), keep_threshold(P), 1.0, 8),
+                       _realised_mask(*args, keep_threshold(P), 8))
+
+
 def test_keep_bits_have_rate_one_minus_p_and_no_correlation_between_neighbours():
-    """2.6 M bits: the keep rate is 1 − round(p·2^8)/2^8 to 4 sigma, and neighbours along every
-    axis (image, channel, tap, window row, window column) are uncorrelated to 4 sigma."""
+    """2.6 M bits, as the forward pass applies them: the keep rate is 1 − round(p·2^8)/2^8 to
+    4 sigma, and neighbours along every axis (image, channel, tap, window row, window column) are
+    uncorrelated to 4 sigma."""
     shape = (16, 8, 3, 3, 40, 50)
-    mask = kernel.keep_mask((16, 8, 40, 50), (3, 3), (1, 1), keep_threshold(P), 1.0, 77).double()
+    mask = _realised_mask((16, 8, 40, 50), 3, 1, keep_threshold(P), 77).double()
     assert mask.shape == shape
     q = 1 - round(P * MASK_LEVELS) / MASK_LEVELS
     n = mask.numel()
@@ -115,19 +136,19 @@ def test_keep_bits_have_rate_one_minus_p_and_no_correlation_between_neighbours()
 
 
 def test_seeds_give_different_bits_and_p_zero_keeps_everything():
-    args = ((2, 3, 9, 9), (3, 3), (1, 1))
-    a = kernel.keep_mask(*args, keep_threshold(P), 1.0, 1)
-    b = kernel.keep_mask(*args, keep_threshold(P), 1.0, 2)
+    args = ((2, 3, 9, 9), 3, 1)
+    a = _realised_mask(*args, keep_threshold(P), 1)
+    b = _realised_mask(*args, keep_threshold(P), 2)
     assert not torch.equal(a, b)
-    assert torch.equal(kernel.keep_mask(*args, keep_threshold(P), 1.0, 1), a)
-    assert (kernel.keep_mask(*args, keep_threshold(0.0), 1.0, 1) == 1).all()
+    assert torch.equal(_realised_mask(*args, keep_threshold(P), 1), a)
+    assert (_realised_mask(*args, keep_threshold(0.0), 1) == 1).all()
 
 
 def test_per_word_line_thresholds_set_each_word_line_keep_rate():
     """Thresholds 0 (always kept) … 2^8 (stuck at drop): word line k keeps 1 − t_k/2^8 of its
     draws, to 4 sigma over 16 images × 1,600 windows."""
     thresholds = torch.tensor([0, 1, 64, 128, 200, 255, 256, 51, 0], dtype=torch.int32)
-    mask = kernel.keep_mask((16, 1, 40, 40), (3, 3), (1, 1), thresholds, 1.0, 3).double()
+    mask = _realised_mask((16, 1, 40, 40), 3, 1, thresholds, 3).double()
     rates = mask.mean(dim=(0, 1, 4, 5)).reshape(-1)
     q = 1 - thresholds.double() / MASK_LEVELS
     n = mask[:, :, 0, 0].numel()
