@@ -5,7 +5,7 @@
 #   scripts/gpu_reference.sh WORKDIR [DELIVER]
 #
 # WORKDIR receives everything: store/ (result store, checkpoints, training curves), report/
-# (REPORT.md, plots, results.csv), throughput.csv/.md, run.log and gpu-report.tar.gz (report/,
+# (REPORT.md, plots, results.csv; the throughput table appended), throughput.csv/.md, run.log and gpu-report.tar.gz (report/,
 # throughput.*, the store's cells and curves, run.log; no checkpoints). DELIVER, when given (the
 # device machine's $OUT), receives only the few files to bring back: gpu-report.tar.gz, REPORT.md,
 # throughput.md and run.log (written there as the run goes, so it survives a kill).
@@ -109,6 +109,10 @@ step "report"
 step "throughput"
 "$PY" -m suites.throughput "$WORK/store" --accelerator "$ACCEL" --images "$THROUGHPUT_IMAGES" --to "$WORK" \
     || step "throughput: failed"
+if [ -f "$WORK/throughput.md" ] && [ -f "$WORK/report/REPORT.md" ]; then
+    cp "$WORK/throughput.md" "$WORK/throughput.csv" "$WORK/report/"  # the report names the GPU and its rates
+    { echo; sed 's/^# /## /' "$WORK/throughput.md"; } >> "$WORK/report/REPORT.md"
+fi
 
 step "pack"
 ( cd "$WORK" && tar czf gpu-report.tar.gz --exclude='*.pt' --exclude='*.lock' --exclude='*.tmp*' \
