@@ -230,14 +230,19 @@ void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t 
         for (int64_t blk = 0; blk < blocks; blk++) {
             const int nw = (int)(B * L - blk * VW < VW ? B * L - blk * VW : VW);
             v8u kept = {0};
+            const int64_t first = blk * VW, l0 = first % L; /* the block's first window; then step */
+            int64_t b = first / L, oh = l0 / Wo, ow = l0 % Wo;
             for (int e = 0; e < VW; e++) {
                 if (e >= nw) { /* an idle lane counts nothing */
                     for (int64_t q = 0; q < KW; q++) a[q * VW + e] = m[q * VW + e] = 0;
                     continue;
                 }
-                const int64_t idx = blk * VW + e, b = idx / L, l = idx % L, oh = l / Wo, ow = l % Wo;
                 const int64_t base = (b * Hp + oh * stride_h) * RW;
                 kept[e] = (uint64_t)gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, e, a, m);
+                if (++ow == Wo) {
+                    ow = 0;
+                    if (++oh == Ho) { oh = 0; b++; }
+                }
             }
             for (int64_t o0 = 0; o0 < O; o0 += OB) {
                 const int nr = (int)(O - o0 < OB ? O - o0 : OB);
