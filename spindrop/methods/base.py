@@ -83,8 +83,10 @@ class DropoutConfig:
     p: drop probability of one dropout module per draw, in [0, 1).
     rescale: multiply kept inputs by 1/(1 − p) (inverted dropout). Off by default: BatchNorm
         follows every binary layer (docs/design.md "Interpretations"); a deterministic pass then scales by 1 − p.
+    GRID: the tuning protocol's grid (:mod:`spindrop.tuning`): p from light to heavy dropout.
     """
 
+    GRID: ClassVar[dict[str, tuple[object, ...]]] = {"p": (0.05, 0.1, 0.2, 0.3)}
     p: float = 0.2
     rescale: bool = False
 
@@ -247,6 +249,11 @@ class Method:
     def combine(self, networks: list[nn.Module]) -> nn.Module:
         """One network from the trained ``networks`` of :meth:`members`, in their order."""
         raise NotImplementedError(f"method '{self.name}' is one network; it has no members to combine")
+
+    def grid(self) -> dict[str, tuple[object, ...]]:
+        """The tunable parameters and the values the tuning protocol tries (:mod:`spindrop.tuning`),
+        declared beside the method's parameters as its ``Config.GRID``; none by default."""
+        return dict(getattr(self.Config, "GRID", {}))
 
     def make_site(self, layer: BinaryLayer) -> DropoutSite | None:
         """The site to install on a binary-input layer, or ``None`` for no perturbation."""
