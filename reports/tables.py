@@ -171,7 +171,7 @@ def significant_best(res: Results, suite: str, dataset: str, model: str, columns
     paired = [res.paired(suite, dataset, model, columns[k].metrics, labels[b], labels[r]) for k, b, r in family]
     adjusted = holm([math.nan if p is None or p.p is None else p.p for p in paired])
     notes = [f"Bold: the best of a column differs from the runner-up (paired t-test over seeds, Holm-adjusted over "
-             f"the {len(family)} columns of this table with a best, α = 0.05)"]
+             f"the {len(family)} column{'s' * (len(family) > 1)} of this table with a best, α = 0.05)"]
     for (k, best, runner), pair, adj in zip(family, paired, adjusted):
         if pair is None:
             notes.append(f"{columns[k].label}: {labels[best]} vs {labels[runner]}: no paired seeds, not bold")

@@ -86,7 +86,7 @@ def test_bold_given_when_the_paired_test_rejects_after_holm(tmp_path):
     paired = res.paired("accuracy", "mnist", "lenet5", ("test/acc",), "spatial", "spindrop")
     assert paired.seeds == 5 and paired.test == "paired t" and paired.p < 1e-4
     assert [row.label for row in table.rows if row.entries[0].best] == ["spatial"]
-    assert len(table.notes) == 1 and "Holm-adjusted over the 1 columns" in table.notes[0]
+    assert len(table.notes) == 1 and "Holm-adjusted over the 1 column of" in table.notes[0]
 
 
 def test_no_bold_and_no_verdict_below_three_seeds(tmp_path):
