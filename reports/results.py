@@ -384,7 +384,7 @@ def _cell_order(cell: Cell) -> tuple:
 
 def _method_labels(keys: Iterable[CellKey]) -> dict[tuple[str, str], str]:
     """(method, params text) → row label: the method name, plus its parameters when one method
-    appears with several parameter sets."""
-    pairs = set((k.method, params_text(k.params)) for k in keys)
-    per_method = Counter(method for method, _ in pairs)
-    return {(m, p): f"{m} ({p})" if per_method[m] > 1 else m for m, p in pairs}
+    appears with several parameter sets or with parameters besides the run's p (``--method-param``)."""
+    own = {(k.method, params_text(k.params)): any(name != "p" for name, _ in k.params) for k in keys}
+    per_method = Counter(method for method, _ in own)
+    return {(m, p): f"{m} ({p})" if per_method[m] > 1 or set_ else m for (m, p), set_ in own.items()}

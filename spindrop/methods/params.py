@@ -3,6 +3,8 @@
 ``get_method("spatial", p="x")`` must say which parameter is wrong and what it expects, not fail
 later inside a comparison. Supported annotations: ``bool``, ``int``, ``float`` (an int is
 accepted and converted), ``str``, ``Literal[...]``, and unions of these with ``None``.
+:func:`parse_param` reads a value written on a command line (``--method-param``) by the same
+annotations, then checks it the same way.
 """
 from __future__ import annotations
 
@@ -56,3 +58,43 @@ def check_param_types(method: str, config: type, params: dict[str, object]) -> d
         if annotation is float and isinstance(value, int):
             checked[f.name] = float(value)
     return checked
+
+
+_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _from_text(annotation: Any, text: str) -> object:
+    """``text`` converted as ``annotation`` reads it; the text itself where it does not convert
+    (:func:`check_param_types` then names the expected type)."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            value = _from_text(arg, text)
+            if _accepts(arg, value):
+                return value
+        return text
+    if origin is Literal:
+        return next((a for a in typing.get_args(annotation) if str(a) == text), text)
+    if annotation is type(None):
+        return None if text.lower() in ("none", "null") else text
+    if annotation is bool:
+        return _BOOLS.get(text.lower(), text)
+    for kind in (int, float):
+        if annotation is kind:
+            try:
+                return kind(text)
+            except ValueError:
+                return text
+    return text
+
+
+def parse_param(method: str, config: type, name: str, text: str) -> object:
+    """Parameter ``name`` of ``method``'s ``config`` written as ``text`` (``--method-param
+    method.name=text``): converted by the field's annotation (bool: true/false, int, float, a
+    Literal's value, None: none), then checked by :func:`check_param_types`. ValueError for a name
+    the config does not have, TypeError for a value it does not accept."""
+    known = [f.name for f in fields(config)]
+    if name not in known:
+        raise ValueError(f"method '{method}' has no parameter {name}; its parameters are {', '.join(known) or 'none'}")
+    annotation = typing.get_type_hints(config).get(name, Any)
+    return check_param_types(method, config, {name: _from_text(annotation, text)})[name]

@@ -200,7 +200,7 @@ def test_launcher_options_are_checked():
 
 
 def test_bad_launcher_input_is_one_line(tmp_path, in_process, capsys):
-    for extra, message in ((["--launcher", "local", "--jobs", "0"], "--jobs 0 must be >= 1"),
+    for extra, message in ((["--launcher", "local", "--jobs", "0"], "--jobs: 0 must be >= 1"),
                            (["--launcher", "slurm", "--slurm-option", "qos"],
                             "--slurm-option qos: expected KEY=VALUE")):
         assert main(["--suite", "modules", *SMOKE, *extra, "--out", str(tmp_path)]) == EXIT_USAGE

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from spindrop.store import ResultStore
+from suites import list_suites
 from suites.run import EXIT_OK, EXIT_USAGE, main
 
-from .runner_helpers import ALL_SUITES, BUILTIN_METHODS, FINISHED, SMOKE, assert_one_line, finished, run_cli, tree
+from .runner_helpers import BUILTIN_METHODS, FINISHED, SMOKE, assert_one_line, finished, run_cli, tree
 
 BASE = ["--suite", "accuracy", *SMOKE, "--methods", "spatial"]
 
@@ -56,7 +57,7 @@ CASES = {
                              ["1.5", "outside [0, 1)", "--p 0.2"]),
     "missing-data-root": (replaced("--data-root", "/nonexistent/spindrop-data"),
                           ["/nonexistent/spindrop-data", "is not a folder", "--data-root", "SPINDROP_DATA_ROOT"]),
-    "mc-samples-0": (replaced("--mc-samples", "0"), ["--mc-samples 0", ">= 1"]),
+    "mc-samples-0": (replaced("--mc-samples", "0"), ["--mc-samples: 0 must be >= 1"]),
     "mc-samples-beyond-memory": (replaced("--mc-samples", "1000000000"),
                                  ["--mc-samples 1000000000 needs", "GiB", "T·N·C·4 bytes", "pass --mc-samples"]),
     "no-action": ([*SMOKE, "--methods", "spatial"], ["nothing to run", "--all", "--suite"]),
@@ -126,4 +127,4 @@ def test_list_shows_methods_and_suites(capsys):
     methods, suites = _listed(captured.out, "method"), _listed(captured.out, "suite")
     assert sorted(set(methods)) == sorted(methods), f"a method is listed twice: {methods}"
     assert set(BUILTIN_METHODS) <= set(methods)
-    assert sorted(suites) == sorted(ALL_SUITES)
+    assert sorted(suites) == sorted(list_suites())
