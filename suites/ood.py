@@ -63,8 +63,10 @@ class OODSuite(Suite):
 
 
 def _per_set(metric_names: list[str], score: str, metric: str) -> list[tuple[str, str]]:
-    """(set, metric name) of every OOD set with ``ood/<set>/<score>/<metric>``, in the order written."""
-    sets = dict.fromkeys(n.split("/")[1] for n in metric_names if n.startswith("ood/") and n.count("/") == 3)
+    """(set, metric name) of every OOD set with ``ood/<set>/<score>/<metric>``, in the order written (a group
+    mean ``ood/near/...``, as :func:`spindrop.evaluate` writes, is no set)."""
+    sets = dict.fromkeys(n.split("/")[1] for n in metric_names if n.startswith("ood/") and n.count("/") == 3
+                         and n.split("/")[1] not in (NEAR, FAR))
     return [(s, f"ood/{s}/{score}/{metric}") for s in sets if f"ood/{s}/{score}/{metric}" in metric_names]
 
 
