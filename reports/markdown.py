@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .ablation import ablation_lines
 from .claims import (
     PAPER_CLAIM,
     PAPER_MODULE_RATIO,
@@ -207,7 +208,7 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
         lines += [f"## {group} ({kinds})", ""]
         for table in in_group:
             lines += [to_markdown(table), ""]
-    lines += [*robustness_lines(res), *realised_p_lines(res), *tradeoff_lines(res, report_dir),
+    lines += [*ablation_lines(res), *robustness_lines(res), *realised_p_lines(res), *tradeoff_lines(res, report_dir),
               *_claims_lines(claims, candidate_setting(res)), *_plot_lines(plots, report_dir), *_stale_lines(res),
               *_failed_lines(res)]
     return "\n".join(lines)

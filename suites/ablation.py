@@ -9,7 +9,8 @@ predictive mean and the entropy AUROC (:func:`suites.robustness.point_metrics`).
 ``ablation/<switch>/<metric>`` (the other reading) and ``ablation/<switch>/delta/<metric>`` (other −
 default), each with bootstrap replicates on the shared image resamples (the delta's replicate b is
 the difference of the two networks' replicates b: a paired interval over images for this one pair of
-networks; the verdict over seeds is left to the report's statistics). A switch that does not apply
+networks; the verdict over seeds, a paired t-test with Holm's correction, is the report's:
+:mod:`reports.ablation`, from the extras ``readings``). A switch that does not apply
 to the target (e.g. SpinDrop's ``redraw`` for MC-Dropout, or a target already trained under the other
 reading) gives None ("—").
 """
@@ -136,11 +137,15 @@ class AblationSuite(Suite):
         default = measure(target)
         metrics: dict[str, float | None] = {}
         variants: dict[str, str | None] = {}
+        readings: dict[str, dict] = {}
         for switch in SWITCHES:
             other = switch.variant(target)
             variants[switch.name] = None if other is None else other.model if other.model != target.model \
                 else ",".join(f"{k}={v}" for k, v in other.params)
             found = measure(other) if other is not None else None
+            if found is not None:
+                readings[switch.name] = {"title": switch.title, "other": {m: found[0][m] for _, m in METRICS},
+                                         "default": {m: default[0][m] for _, m in METRICS}}
             for _, m in METRICS:
                 value, base = (found[0][m], default[0][m]) if found is not None else (None, None)
                 metrics[_key(switch, m)] = value
@@ -149,7 +154,7 @@ class AblationSuite(Suite):
                     scope = sets if m.startswith("ood/") else sets[:1]
                     reps.add(_key(switch, m), scope, found[1][m])
                     reps.add(_key(switch, m, True), scope, found[1][m] - default[1][m])
-        extras = {"ood_set": main_ood, "variants": variants,
+        extras = {"ood_set": main_ood, "variants": variants, "readings": readings,
                   "default": {m: default[0][m] for _, m in METRICS},
                   "images": {"test": len(labels), "ood": len(ood_images)}}
         return SuiteResult(metrics, extras, reps)

@@ -71,3 +71,10 @@ def test_ablation_section_in_the_report(run):
     for switch in SWITCHES:
         assert switch.title in section
     assert "Δ Acc %" in section and "Δ OOD AUROC (entropy) %" in section
+
+
+def test_ablation_verdict_section_says_one_seed_gives_none(run):
+    _, out = run
+    text = (out / "report" / "REPORT.md").read_text()
+    section = text.split("## What the open readings change: paired verdicts over seeds (measured)", 1)[1]
+    assert "No verdict: 1 training seed(s) per reading" in section.split("\n## ", 1)[0]
