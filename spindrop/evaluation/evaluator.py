@@ -2,32 +2,39 @@
 
 Given a network built from :mod:`spindrop.binary` layers (with or without dropout sites), a
 dataset and a method, it measures on the dataset's test set and OOD sets, with the profile's
-subsets and T: accuracy, NLL, Brier, ECE/MCE, the deterministic-pass accuracy and OOD AUROC / AUPR /
-FPR95 per set and score, each with its 95 % bootstrap interval (:mod:`spindrop.evaluation.measures`,
-the suites' own code), and prices it on a registered cost model (modules, draws, energy per image
-at T, :mod:`spindrop.evaluation.costing`). Masks are seeded as the runner seeds them
-(:func:`spindrop.evaluation.predict.mask_seed`), so a network the runner trained with seed s and
-evaluated here with ``seed=s`` and the run's profile gets the run's numbers exactly.
+subsets and T: accuracy, NLL, Brier, ECE/MCE, the deterministic-pass accuracy, the selective-prediction
+risks (AURC, E-AURC, AUGRC), OOD AUROC / AUPR / FPR95 per set and score with the near-OOD and far-OOD
+means, and "% detected" with its threshold from the validation split of the run with this seed (the
+profile's ``val_size`` images held out of the train split), each with its 95 % bootstrap interval
+(:mod:`spindrop.evaluation.measures`, the suites' own code), and prices it on a registered cost
+model (modules, draws, energy per image at T, :mod:`spindrop.evaluation.costing`). Masks are
+seeded as the runner seeds them (:func:`spindrop.evaluation.predict.mask_seed`), so a network the
+runner trained with seed s and evaluated here with ``seed=s`` and the run's profile gets the run's
+numbers exactly.
 """
 from __future__ import annotations
 
 import copy
+import statistics
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..binary import binary_layers
 from ..data import channel_stats, dataset_info, ood_sets
+from ..data.shift import ood_group
 from ..methods.base import Method, dropout_sites
 from ..naming import UnknownNameError
 from ..registry import get_method
+from ..stats import Replicates
 from ..store import MEASURED, MODELLED
 from ..training.profiles import get_profile
 from .costing import Priced, get_cost_model
-from .measures import Measured, calibration, classification, ood
+from .measures import Measured, calibration, classification, ood, selective
 from .predict import deterministic_images, predict_images, test_images
 
 if TYPE_CHECKING:
@@ -70,15 +77,18 @@ def evaluate(model: nn.Module, dataset: str, *, method: str | Method | None = No
     check_input(model, info.shape, dataset)
     network, resolved = with_method(model, method)
     mean, std = channel_stats(dataset, data_root)
-    from ..data.loader import normalize  # Lightning: imported on first use
+    from ..data.loader import normalize, validation_split  # Lightning: imported on first use
     norm = partial(normalize, mean=mean, std=std)
     images, labels = test_images(dataset, data_root, plan.test_subset)
     test = predict_images(network, images, norm, T, seed, "test", device)
     det = deterministic_images(network, images, norm, device)
+    val = validation_split(dataset, data_root, chosen.val_size, seed)
+    reference = predict_images(network, val.images, norm, T, seed, "val", device)
     sets = ood_sets(dataset, data_root, n=plan.ood_subset, seed=0)
-    measured = [classification(test, labels, det), calibration(test, labels),
-                ood(test, ((name, predict_images(network, x, norm, T, seed, f"ood/{name}", device))
-                           for name, x in sets.items()))]
+    found = ood(test, ((name, predict_images(network, x, norm, T, seed, f"ood/{name}", device))
+                       for name, x in sets.items()), reference)
+    measured = [classification(test, labels, det), calibration(test, labels), selective(test, labels), found,
+                group_means(found)]
     priced = price(network, resolved, info.shape, T, cost_model, **cost_options)
     rows = [row for m in measured for row in _measured_rows(m)] + _priced_rows(priced)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -86,6 +96,28 @@ def evaluate(model: nn.Module, dataset: str, *, method: str | Method | None = No
                        method_params=resolved.params() if resolved else {}, T=T, seed=seed, profile=profile,
                        test_images=len(labels), hardware_note=priced.note, stochastic=test.stochastic)
     return frame
+
+
+def group_means(found: Measured) -> Measured:
+    """The near-OOD and far-OOD means (:func:`spindrop.data.shift.ood_group`) of every per-set OOD
+    metric, ``ood/<near|far>/<score>/<metric>``: the mean of the sets' values, its replicates the
+    mean of theirs (replicate j of every set shares the ID resample j, so their mean is replicate j of
+    the mean); not applicable where a member is."""
+    members: dict[str, list[str]] = {}
+    for key in found.metrics:
+        parts = key.split("/")
+        if len(parts) == 4 and parts[0] == "ood":
+            members.setdefault(f"ood/{ood_group(parts[1])}/{parts[2]}/{parts[3]}", []).append(key)
+    reps = found.replicates
+    means = Replicates(fingerprints=dict(reps.fingerprints), sizes=dict(reps.sizes))
+    metrics: dict[str, float | None] = {}
+    for name, keys in members.items():
+        values = [found.metrics[k] for k in keys]
+        metrics[name] = None if any(v is None for v in values) else statistics.fmean(v for v in values if v is not None)
+        if metrics[name] is not None and all(k in reps.values for k in keys):
+            means.values[name] = np.mean([reps.values[k] for k in keys], axis=0)
+            means.sets[name] = tuple(dict.fromkeys(s for k in keys for s in reps.sets[k]))
+    return Measured(metrics, means)
 
 
 def check_input(model: nn.Module, shape: tuple[int, ...], dataset: str) -> None:

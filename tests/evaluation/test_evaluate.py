@@ -161,3 +161,17 @@ def test_sites_of_another_method_are_refused(trained, data_root):
     net = spindrop.get_method("spatial").attach(copy.deepcopy(trained))
     with pytest.raises(ValueError, match="not those method 'mc_dropout' installs"):
         spindrop.evaluate(net, "mnist", method="mc_dropout", profile=PROFILE)
+
+
+def test_near_and_far_means_average_their_sets_with_their_intervals(trained, data_root):
+    from spindrop.data.shift import ood_group
+    frame = spindrop.evaluate(trained, "mnist", method="mc_dropout", profile=PROFILE).set_index("metric")
+    per_set = [m for m in frame.index if m.startswith("ood/") and m.endswith("/entropy/AUROC") and m.count("/") == 3
+               and m.split("/")[1] not in ("near", "far")]
+    for group in ("near", "far"):
+        members = [m for m in per_set if ood_group(m.split("/")[1]) == group]
+        assert members, group
+        mean = frame.loc[f"ood/{group}/entropy/AUROC"]
+        assert mean.value == pytest.approx(sum(frame.loc[m, "value"] for m in members) / len(members), rel=1e-12)
+        assert mean.ci_low <= mean.value <= mean.ci_high
+        assert mean.n == frame.loc[members[0], "n"] + sum(frame.loc[m, "n"] - 256 for m in members[1:])

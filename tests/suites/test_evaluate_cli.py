@@ -75,7 +75,8 @@ def test_its_cells_hold_what_spindrop_evaluate_gives(run_with_user_network, data
     mine = frame[frame.method == "my_bnn"].set_index("metric")
     expected = spindrop.evaluate(net, "mnist", method="spatial", profile="smoke", seed=0,
                                  data_root=data_root).set_index("metric")
-    for metric in ("test/acc", "test/nll", "ood/fashion_mnist/entropy/AUROC", "ood/uniform_noise/entropy/FPR95"):
+    for metric in ("test/acc", "test/nll", "ood/fashion_mnist/entropy/AUROC", "ood/uniform_noise/entropy/FPR95",
+                   "ood/fashion_mnist/entropy/detected"):
         assert mine.loc[metric, "value"] == pytest.approx(expected.loc[metric, "value"], rel=1e-12), metric
         assert mine.loc[metric, "ci_low"] == pytest.approx(expected.loc[metric, "ci_low"], rel=1e-6), metric
     assert mine.loc["hw/energy/total_pJ", "value"] == pytest.approx(
