@@ -1,11 +1,13 @@
 """PNG figures of the report (matplotlib, Agg canvas, 120 dpi), one set per (dataset, model).
 
 * reliability diagrams, one panel per method: per-bin accuracy with its 95 % Wilson interval, the
-  gap to the mean confidence, the diagonal; bins pooled over seeds (counts summed), ECE (mean over
+  gap to the mean confidence (over- and under-confident gaps in their own opaque colours, so each
+  colour drawn is the one in the legend), the diagonal; bins pooled over seeds (counts summed), ECE (mean over
   seeds, with its 95 % interval) in the panel title;
 * accuracy vs energy: measured test accuracy (vertical bar: its 95 % interval,
   :meth:`reports.results.Results.stats`) against the modelled energy per image (log x; exact, no
-  bar), total and dropout-module energy side by side;
+  bar), total and dropout-module energy side by side, each point labelled with its method where
+  the label meets no other (:func:`label_points`);
 * energy breakdown: stacked bars of the modelled energy components per method, plus a panel
   per aggregate component (e.g. the dropout module's write/read/reset) so small parts stay
   visible; modelled numbers are exact outputs of the cost model, so they carry no error bars;
@@ -43,6 +45,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from spindrop.plot_spec import PlotSpec
 from spindrop.report_spec import energy_parts, metric_column, metric_format
@@ -167,6 +170,10 @@ def _pool(bins: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return conf_sum / count, acc_sum / count, count
 
 
+OVER_CONFIDENT = "#f3b3b3"   # a gap above the accuracy bar
+UNDER_CONFIDENT = "#5f5b83"  # a gap inside the accuracy bar: opaque, distinct from both neighbours
+
+
 def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | None:
     """Reliability diagrams, one panel per method; None without calibration cells.
 
@@ -188,18 +195,23 @@ def reliability(res: Results, dataset: str, model: str, path: Path) -> Path | No
         width = np.diff(edges)[full]
         ax.bar(edges[:-1][full], acc[full], width=width, align="edge", color="C0", edgecolor="black",
                linewidth=0.5, label="accuracy")
+        for gap, colour, name in ((conf > acc, OVER_CONFIDENT, "over-confident gap"),
+                                  (conf < acc, UNDER_CONFIDENT, "under-confident gap")):
+            shown = full & gap  # opaque: the colour drawn is the colour in the legend
+            if shown.any():
+                ax.bar(edges[:-1][shown], np.abs(conf - acc)[shown], bottom=np.minimum(conf, acc)[shown],
+                       width=np.diff(edges)[shown], align="edge", color=colour, edgecolor="C3", linewidth=0.5,
+                       label=name)
         low, high = wilson_interval(acc[full], count[full])
         ax.errorbar((edges[:-1] + np.diff(edges) / 2)[full], acc[full], yerr=(acc[full] - low, high - acc[full]),
                     fmt="none", ecolor="black", elinewidth=0.8, capsize=1.5, label="95 % Wilson interval")
-        ax.bar(edges[:-1][full], (conf - acc)[full], bottom=acc[full], width=width, align="edge",
-               color="C3", alpha=0.35, edgecolor="C3", hatch="//", linewidth=0.5, label="gap to confidence")
         ax.plot([0, 1], [0, 1], linestyle="--", color="0.3", linewidth=1, label="perfect calibration")
         ax.set(xlim=(0, 1), ylim=(0, 1), xticks=TICKS, yticks=TICKS)
         ax.set_title(f"{label}\nECE {format_stat(ece[label], ece_col)} %", fontsize=10)
     seeds = max(len(s) for s in extras.values())
     fig.suptitle(f"Reliability diagrams — {dataset_name(dataset)} / {model} "
                  f"(measured; {len(count)} bins, pooled over {seeds} seed{'s' * (seeds > 1)})")
-    _legend(fig, "outside lower center", ncols=4)
+    _legend(fig, "outside lower center", ncols={1: 2, 2: 3}.get(grid(len(extras))[1], 5))
     return _save(fig, path)
 
 
@@ -240,8 +252,8 @@ def accuracy_energy(res: Results, dataset: str, model: str, path: Path) -> Path 
             colour, marker = style[label]
             below, above = error_bar(acc, 100.0)
             ax.errorbar(energy.mean * factor, acc.mean * 100, yerr=[[below], [above]],
-                        color=colour, marker=marker, markersize=9, markeredgecolor="white", linestyle="none",
-                        elinewidth=1, capsize=3, alpha=0.9, label=label)
+                        color=colour, marker=marker, markersize=MARKER_SIZE, markeredgecolor="white",
+                        linestyle="none", elinewidth=1, capsize=3, alpha=0.9, label=label)
         ax.set_xscale("log")
         values = [e.mean for _, e in points.values() if e.mean > 0]
         decades = math.log10(max(values) / min(values)) if values else 0.0
@@ -254,7 +266,50 @@ def accuracy_energy(res: Results, dataset: str, model: str, path: Path) -> Path 
     axes[0].set_ylabel("test accuracy % (measured; bar: 95 % interval)")
     _legend(fig, "outside right upper", fontsize=9)
     fig.suptitle(f"Accuracy vs energy — {dataset_name(dataset)} / {model}")
+    for ax, (_, _, points) in zip(axes, panels):  # after the layout: labels are placed in display space
+        unit, factor = energy_unit(max(e.mean for _, e in points.values()))
+        label_points(ax, [(e.mean * factor, a.mean * 100, label, style[label][0]) for label, (a, e) in points.items()])
     return _save(fig, path)
+
+
+MARKER_SIZE = 9  # points
+# Where a point's label may go, tried in this order: (dx, dy) in points from the point, alignment.
+LABEL_PLACES = ((7, 3, "left", "bottom"), (7, -3, "left", "top"), (-7, 3, "right", "bottom"),
+                (-7, -3, "right", "top"), (0, 9, "center", "bottom"), (0, -9, "center", "top"))
+
+
+def label_points(ax, points: list[tuple[float, float, str, str]]) -> list:
+    """Label each point (x, y, text, colour) next to its marker: at the first place of
+    :data:`LABEL_PLACES` (then the same places twice, three and four times as far) where the
+    label's box stays inside the axes and meets neither a label placed before nor a marker; where
+    no place is free, at the last one tried. Labels are left out of the layout (placing one moves
+    nothing), so the figure's layout is drawn first and the boxes are measured by its renderer."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    half = MARKER_SIZE * fig.dpi / 72 / 2
+    taken = [Bbox.from_extents(px - half, py - half, px + half, py + half)
+             for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])]
+    labels = []
+    for x, y, text, colour in points:
+        for scale in (1, 2, 3, 4):
+            for dx, dy, ha, va in LABEL_PLACES:
+                note = ax.annotate(text, (x, y), xytext=(dx * scale, dy * scale), textcoords="offset points",
+                                   ha=ha, va=va, fontsize=8, color=colour, annotation_clip=False)
+                note.set_in_layout(False)
+                box = note.get_window_extent(renderer)
+                free = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                        and not any(box.overlaps(other) for other in taken))
+                if free or (scale, (dx, dy, ha, va)) == (4, LABEL_PLACES[-1]):
+                    break
+                note.remove()
+            else:
+                continue
+            break
+        taken.append(box)
+        labels.append(note)
+    return labels
 
 
 def energy_breakdown(res: Results, dataset: str, model: str, path: Path) -> Path | None:

@@ -162,11 +162,13 @@ def figure_size() -> tuple[float, float]:
 
 def draw_robustness(fig: Figure, res: Results, dataset: str, model: str,
                     style: dict[str, tuple[str, str]]) -> None:
-    """Metric vs non-ideality on ``fig``: rows = metrics, columns = axes, one line per method (mean
-    over chips and seeds, colour and marker from ``style``) with a min–max band over the chips."""
+    """Metric vs non-ideality on ``fig``: rows = metrics (one shared y range each), columns = axes,
+    one line per method (mean over chips and seeds, colour and marker from ``style``) with a min–max
+    band over the chips."""
     extras = res.extras(SUITE, dataset, model)
     labels = measured_labels(res, dataset, model)
-    axes = fig.subplots(len(PANELS), len(AXES), sharex="col", squeeze=False)
+    # one y range per row (metric): the non-idealities' effects on a metric compare across the row
+    axes = fig.subplots(len(PANELS), len(AXES), sharex="col", sharey="row", squeeze=False)
     for col, (axis, title) in enumerate(AXES):
         values = axis_values(res, dataset, model, axis)
         for row, (metric, ylabel) in enumerate(PANELS):

@@ -61,6 +61,18 @@ def test_robustness_cells_sweep_every_axis_with_spread(tmp_path, in_process, cap
     sigma = report[report.index("**σ of Δ, I_c0: accuracy % / entropy OOD AUROC %"):].split("\n\n")[1]
     row = next(line for line in sigma.splitlines() if line.startswith("| spatial |"))
     assert re.fullmatch(r"\| spatial (\| [0-9.]+ \[[0-9.]+, [0-9.]+\] / [0-9.]+ \[[0-9.]+, [0-9.]+\] )+\|", row), row
+    # the figure's panels in one row (one metric against each non-ideality) share their y range
+    from matplotlib.figure import Figure
+
+    from reports.plots import _style
+    from reports.results import Results
+    from reports.robustness import draw_robustness
+    res, fig = Results.load(tmp_path), Figure()
+    draw_robustness(fig, res, "mnist", "lenet5", _style(res.labels("robustness", "mnist", "lenet5")))
+    rows = {}
+    for ax in fig.axes:
+        rows.setdefault(ax.get_subplotspec().rowspan.start, []).append(ax.get_ylim())
+    assert len(rows) > 1 and all(len(set(limits)) == 1 and len(limits) == len(AXES) for limits in rows.values())
 
 
 def test_a_non_ideal_preset_draws_the_measured_masks_from_the_device(tmp_path, in_process, capsys):
