@@ -10,6 +10,7 @@ made on the means (:mod:`spindrop.tradeoff`) and are labelled so: they are descr
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from spindrop.tradeoff import Quality, TradeOff, cheapest_within, pareto_front
 from .results import Results, Stat, dataset_name
 from .tables import energy_unit, format_stat, render_column
 
+log = logging.getLogger("spindrop.report")
 DPI = 120
 FRONT_MARK = "◆"
 
@@ -50,8 +52,11 @@ def declarations(res: Results, dataset: str, model: str) -> list[tuple[str, Trad
     for suite in res.suites():
         extras = [e for per_label in res.extras(suite, dataset, model).values() for _, e in per_label]
         decl = next((e["tradeoff"] for e in extras if "tradeoff" in e), None)
-        if decl is not None:
-            found.append((suite, TradeOff.from_json(decl)))
+        try:
+            found += [(suite, TradeOff.from_json(decl))] if decl is not None else []
+        except (KeyError, TypeError, ValueError):  # a declaration this code cannot read: no section
+            log.warning("%s cells on %s/%s declare a trade-off this report cannot read; left out",
+                        suite, dataset, model)
     return found
 
 
@@ -60,7 +65,7 @@ def configurations(res: Results, suite: str, decl: TradeOff, quality: Quality, d
     """Every (method, T) with a measured quality and a modelled energy, by increasing energy."""
     configs = []
     for T in decl.points:
-        q = res.stats(suite, dataset, model, (quality.metric.format(T=T),))
+        q = res.stats(suite, dataset, model, tuple(m.format(T=T) for m in quality.metrics))
         e = res.stats(decl.energy_suite, dataset, model, (decl.energy.format(T=T),)) \
             if decl.energy_suite in res.suites() else {}
         configs += [Config(label, T, e[label].mean, stat) for label, stat in q.items()
@@ -73,7 +78,7 @@ def _front(configs: list[Config], quality: Quality) -> list[bool]:
 
 
 def _column(quality: Quality) -> ReportColumn:
-    return ReportColumn(quality.label, (quality.metric,), quality.better, quality.format)
+    return ReportColumn(quality.label, quality.metrics, quality.better, quality.format)
 
 
 def _delta_text(quality: Quality, delta: float) -> str:

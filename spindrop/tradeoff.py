@@ -26,11 +26,12 @@ from .report_spec import HIGHER, LOWER
 
 @dataclass(frozen=True)
 class Quality:
-    """A measured quality: its metric name (with ``{T}`` for the operating point), header label,
-    direction, format (:data:`spindrop.report_spec.FORMATS`) and the δ values of its "cheapest
-    within δ" table, in the metric's own units (a fraction for a percent)."""
+    """A measured quality: its metric names (with ``{T}`` for the operating point; a seed's value is
+    their mean, e.g. over the near-OOD sets), header label, direction, format
+    (:data:`spindrop.report_spec.FORMATS`) and the δ values of its "cheapest within δ" table, in the
+    metrics' own units (a fraction for a percent)."""
 
-    metric: str
+    metrics: tuple[str, ...]
     label: str
     better: str
     format: str
@@ -55,13 +56,13 @@ class TradeOff:
 
     def to_json(self) -> dict:
         return {"energy_suite": self.energy_suite, "energy": self.energy, "points": list(self.points),
-                "qualities": [{"metric": q.metric, "label": q.label, "better": q.better, "format": q.format,
+                "qualities": [{"metrics": list(q.metrics), "label": q.label, "better": q.better, "format": q.format,
                                "deltas": list(q.deltas)} for q in self.qualities]}
 
     @classmethod
     def from_json(cls, d: dict) -> TradeOff:
         return cls(d["energy_suite"], d["energy"], tuple(d["points"]),
-                   tuple(Quality(q["metric"], q["label"], q["better"], q["format"], tuple(q["deltas"]))
+                   tuple(Quality(tuple(q["metrics"]), q["label"], q["better"], q["format"], tuple(q["deltas"]))
                          for q in d["qualities"]))
 
 

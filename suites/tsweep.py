@@ -11,15 +11,15 @@ values are theirs. When T_max is the run's T the sweep reuses the accuracy suite
 ``tsweep_energy`` (modelled): the cost model's energy per image at every T of the sweep (the
 energy suite's ``total``, :func:`hardware.cost_report`), on the run's hardware preset.
 
-Near-OOD set: the first real (image) OOD set of the dataset (``spindrop.data.shift.OOD_SETS``
-order: Fashion-MNIST for MNIST, MNIST for Fashion-MNIST, Tiny ImageNet for CIFAR-10); the noise
-sets are far OOD.
+Near-OOD sets: the dataset's OOD sets of the near group (:func:`spindrop.data.shift.ood_group`,
+OpenOOD's split: real image sets; noise and, for CIFAR-10, the digit sets are far), each with its
+AUROC; the trade-off's quality is their mean, the report's headline OOD quantity.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spindrop.data.shift import OOD_SETS, REAL_OOD_SETS, ood_sets
+from spindrop.data.shift import NEAR, OOD_SETS, REAL_OOD_SETS, ood_group, ood_sets
 from spindrop.mc import MCOutput
 from spindrop.metrics import EPISTEMIC, N_BINS, accuracy, auroc, calibration_bins, nll, ood_scores
 from spindrop.report_spec import HIGHER, LOWER, ReportColumn, ReportTable
@@ -43,9 +43,9 @@ DELTAS = {"nll": (0.01, 0.05), "ECE": (0.005, 0.01), "AUROC": (0.005, 0.01, 0.02
 fractions: 0.5, 1 and 2 points)."""
 
 
-def near_ood(dataset: str) -> str:
-    """The near-OOD set of ``dataset``: its first real OOD set."""
-    return next(s for s in OOD_SETS[dataset] if s in REAL_OOD_SETS)
+def near_ood(dataset: str) -> tuple[str, ...]:
+    """The near-OOD sets of ``dataset``."""
+    return tuple(s for s in OOD_SETS[dataset] if ood_group(s) == NEAR)
 
 
 def key(T: int, metric: str) -> str:
@@ -57,15 +57,15 @@ def sweep_of(bench: Workbench, dataset: str) -> tuple[int, ...]:
     return bench.profile.evaluation(dataset).mc_sweep
 
 
-def tradeoff(sweep: tuple[int, ...], near: str) -> TradeOff:
+def tradeoff(sweep: tuple[int, ...], near: tuple[str, ...]) -> TradeOff:
     """Quality against energy over methods × T (:mod:`spindrop.tradeoff`): NLL, ECE and the
-    near-OOD entropy AUROC against the ``tsweep_energy`` suite's energy per image."""
+    near-OOD entropy AUROC (mean over the near sets) against the ``tsweep_energy`` suite's energy."""
     template = "tsweep/T{T}/"
     return TradeOff("tsweep_energy", template + "hw/energy/total_pJ", sweep, (
-        Quality(template + "test/nll", "NLL", LOWER, "number", DELTAS["nll"]),
-        Quality(template + "test/cal/ECE", "ECE %", LOWER, "percent", DELTAS["ECE"]),
-        Quality(template + f"ood/{near}/entropy/AUROC", f"near-OOD AUROC % ({near}, entropy)", HIGHER, "percent",
-                DELTAS["AUROC"])))
+        Quality((template + "test/nll",), "NLL", LOWER, "number", DELTAS["nll"]),
+        Quality((template + "test/cal/ECE",), "ECE %", LOWER, "percent", DELTAS["ECE"]),
+        Quality(tuple(template + f"ood/{s}/entropy/AUROC" for s in near),
+                f"near-OOD AUROC % (entropy; mean of {', '.join(near)})", HIGHER, "percent", DELTAS["AUROC"])))
 
 
 @register_suite
@@ -76,53 +76,54 @@ class TSweepSuite(Suite):
     summary = "accuracy, NLL, ECE, near-OOD AUROC at each T of the profile's mc_sweep (prefixes of one MC run)"
 
     def data_sources(self, dataset: str) -> tuple[str, ...]:
-        return (dataset, REAL_OOD_SETS[near_ood(dataset)].dataset)
+        return (dataset, *dict.fromkeys(REAL_OOD_SETS[s].dataset for s in near_ood(dataset)))
 
-    def passes(self, bench: Workbench, target: Target) -> tuple[MCOutput, Tensor, str, MCOutput]:
-        """(test passes, test labels, near-OOD set name, its passes): T_max passes each."""
+    def passes(self, bench: Workbench, target: Target) -> tuple[MCOutput, Tensor, dict[str, MCOutput]]:
+        """(test passes, test labels, near-OOD set → its passes): T_max passes each."""
         t_max = sweep_of(bench, target.dataset)[-1]
         if t_max == bench.T:
             test, labels = bench.test_predictions(target)
         else:
             images, labels = bench.test_set(target.dataset)
             test = bench.predict(target, images, "test", T=t_max)
-        name = near_ood(target.dataset)
-        images = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset,
-                          seed=0)[name]  # the OOD suite's images of the set
-        ood = bench.predict(target, images, f"ood/{name}", T=t_max)
-        return test, labels, name, ood
+        sets = ood_sets(target.dataset, bench.data_root, n=bench.profile.evaluation(target.dataset).ood_subset,
+                        seed=0)  # the OOD suite's images of each set
+        return test, labels, {name: bench.predict(target, sets[name], f"ood/{name}", T=t_max)
+                              for name in near_ood(target.dataset)}
 
     def run(self, bench: Workbench, target: Target) -> SuiteResult:
-        test, labels, name, ood = self.passes(bench, target)
+        test, labels, near = self.passes(bench, target)
         metrics: dict[str, float | None] = {}
         reps = Replicates()
         with reps.timed():
-            w_test, w_ood = reps.weights("test", len(labels)), reps.weights(f"ood/{name}", ood.probs.shape[1])
+            w_test = reps.weights("test", len(labels))
+            w_ood = {name: reps.weights(f"ood/{name}", out.probs.shape[1]) for name, out in near.items()}
         for T in sweep_of(bench, target.dataset):
             out = MCOutput(test.probs[:T], test.stochastic)
-            out_ood = MCOutput(ood.probs[:T], ood.stochastic)
             mean = out.mean
             metrics[key(T, "test/acc")] = accuracy(mean, labels)
             metrics[key(T, "test/nll")] = nll(mean, labels)
             metrics[key(T, "test/cal/ECE")] = calibration_bins(mean, labels).ece
-            id_scores, set_scores = ood_scores(out.probs), ood_scores(out_ood.probs)
+            id_scores = ood_scores(out.probs)
             with reps.timed():
                 reps.add(key(T, "test/acc"), ("test",), weighted_mean(w_test, correct(mean, labels)))
                 reps.add(key(T, "test/nll"), ("test",), weighted_mean(w_test, nll_terms(mean, labels)))
                 ece, _ = calibration_replicates(w_test, confidence(mean), correct(mean, labels), N_BINS)
                 reps.add(key(T, "test/cal/ECE"), ("test",), ece)
-            for score in SCORES:
-                metric = key(T, f"ood/{name}/{score}/AUROC")
-                # MI is identically 0 with one pass or without sampling: its AUROC would be a tie artefact
-                if score == EPISTEMIC and (T == 1 or not test.stochastic):
-                    metrics[metric] = None
-                    continue
-                metrics[metric] = auroc(id_scores[score], set_scores[score])
-                with reps.timed():
-                    found = ood_replicates(RankedID.of(w_test, id_scores[score]), w_ood, set_scores[score])
-                    reps.add(metric, ("test", f"ood/{name}"), found["AUROC"])
-        tradeoff_json = tradeoff(sweep_of(bench, target.dataset), name).to_json()
-        return SuiteResult(metrics, {"near_ood": name, "tradeoff": tradeoff_json}, reps)
+            for name, ood in near.items():
+                set_scores = ood_scores(ood.probs[:T])
+                for score in SCORES:
+                    metric = key(T, f"ood/{name}/{score}/AUROC")
+                    # MI is identically 0 with one pass or without sampling: its AUROC would be a tie artefact
+                    if score == EPISTEMIC and (T == 1 or not test.stochastic):
+                        metrics[metric] = None
+                        continue
+                    metrics[metric] = auroc(id_scores[score], set_scores[score])
+                    with reps.timed():
+                        found = ood_replicates(RankedID.of(w_test, id_scores[score]), w_ood[name], set_scores[score])
+                        reps.add(metric, ("test", f"ood/{name}"), found["AUROC"])
+        tradeoff_json = tradeoff(sweep_of(bench, target.dataset), tuple(near)).to_json()
+        return SuiteResult(metrics, {"near_ood": list(near), "tradeoff": tradeoff_json}, reps)
 
     def report_tables(self, metric_names: list[str], bench: Workbench) -> list[ReportTable]:
         """One table per quantity, one column per T."""

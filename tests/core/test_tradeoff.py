@@ -41,9 +41,9 @@ def test_cheapest_within_delta_lower_is_better():
 
 def test_declaration_round_trips_and_checks_its_values():
     decl = TradeOff("tsweep_energy", "tsweep/T{T}/hw/energy/total_pJ", (1, 2),
-                    (Quality("tsweep/T{T}/test/nll", "NLL", "lower", "number", (0.01,)),))
+                    (Quality(("tsweep/T{T}/test/nll",), "NLL", "lower", "number", (0.01,)),))
     assert TradeOff.from_json(decl.to_json()) == decl
     with pytest.raises(ValueError, match="better"):
-        Quality("m", "M", "up", "number", ())
+        Quality(("m",), "M", "up", "number", ())
     with pytest.raises(ValueError, match="δ"):
-        Quality("m", "M", "lower", "number", (-0.1,))
+        Quality(("m",), "M", "lower", "number", (-0.1,))

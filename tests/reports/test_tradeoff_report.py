@@ -17,7 +17,7 @@ NLL = {("deterministic", T): 0.30 for T in POINTS} | {("mc_dropout", 1): 0.35, (
 ENERGY = {("deterministic", T): 10_000.0 for T in POINTS} | {("mc_dropout", T): 5_000.0 + 10_000.0 * T
                                                              for T in POINTS}
 DECL = TradeOff("tsweep_energy", "tsweep/T{T}/hw/energy/total_pJ", POINTS,
-                (Quality("tsweep/T{T}/test/nll", "NLL", LOWER, "number", (0.01, 0.05)),))
+                (Quality(("tsweep/T{T}/test/nll",), "NLL", LOWER, "number", (0.01, 0.05)),))
 
 
 def _store(out):
@@ -69,4 +69,13 @@ def test_no_declaration_no_section(tmp_path):
     store = ResultStore(tmp_path / "out")
     target = Target("mnist", "lenet5", 0.5, "deterministic", (), 0)
     store.put(Cell(CellKey.of("accuracy", target, "smoke", 4), "ok", {"test/acc": 0.9}, {"test/acc": MEASURED}))
+    assert tradeoff_lines(Results.load(tmp_path / "out"), tmp_path / "report") == []
+
+
+def test_unreadable_declaration_is_left_out(tmp_path):
+    _store(tmp_path / "out")
+    store = ResultStore(tmp_path / "out")
+    for cell in store.cells():
+        if cell.key.suite == "tsweep":
+            store.put(Cell(**{**cell.__dict__, "extras": {"tradeoff": {"energy": "written by older code"}}}))
     assert tradeoff_lines(Results.load(tmp_path / "out"), tmp_path / "report") == []
