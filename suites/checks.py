@@ -227,8 +227,10 @@ class Request:
             params = {"p": self.p} if "p" in names else {}
             try:
                 resolved = get_method(method, **{**params, **overrides}).params()
-            except (ValueError, TypeError) as exc:
-                raise UsageError(str(exc)) from None
+            except (ValueError, TypeError) as exc:  # a config's own message may not name its method
+                text = str(exc) if f"'{method}'" in str(exc) else (
+                    f"method '{method}' cannot be configured ({exc}): pass --method-param {method}.NAME=VALUE")
+                raise UsageError(text) from None
             defaults = _defaults(config)
             params.update({k: resolved[k] for k in overrides if k == "p" or resolved[k] != defaults.get(k)})
             out[method] = tuple(sorted(params.items()))

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import tarfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from ..naming import UnknownNameError
 from .checksums import file_sha256, read_sums, verify_file
 from .errors import DataError
 from .root import atomic_write, resolve_cache_dir, resolve_data_root
+
+log = logging.getLogger("spindrop.cache")
+"""The cache's warnings (an unreadable entry is decoded again), shown on the runner's console."""
 
 CACHE_VERSION = 1
 
@@ -172,7 +176,11 @@ def load_split(name: str, split: str, root: str | Path | None = None) -> TensorS
     key = source_key(name, split, root)
     path = _decoded_path(name, split, key)
     if path.is_file():
-        return _load_split(path)
+        try:
+            return _load_split(path)
+        except Exception as exc:  # a truncated or foreign entry is a miss: decoded again and replaced
+            log.warning("decoded cache entry %s is unreadable (%s); decoding %s/%s again",
+                        path, type(exc).__name__, name, split)
     data_root = resolve_data_root(root)
     decoded = decode([data_root / rel for rel in info.sources[split]], split)
     for produced, data in decoded.items():
