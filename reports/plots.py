@@ -17,6 +17,8 @@
 * training curves: per-epoch training loss and accuracy, validation accuracy and NLL, one line
   per method (mean over seeds) with a band of the 95 % t-interval over seeds (two or more seeds
   with a log), from the training logs the accuracy cells point to;
+* the figures a suite declares (:class:`spindrop.plot_spec.PlotSpec`, :func:`declared`): one line
+  per method, mean over seeds with its 95 % interval as a bar;
 * forest plot: per method other than the reference, the paired difference Δ = method − reference
   of accuracy, ECE and the entropy OOD AUROC averaged over the OOD sets, with its paired 95 %
   interval (:func:`reports.findings.comparisons`, :func:`forest_rows`).

@@ -100,6 +100,7 @@ def test_a_suite_added_through_an_entry_point_leaves_every_finished_cell_fresh(t
             assert ci["n"] == extra[0]["intervals"]["extra/mean/acc"]["n"] > 0
     report = (tmp_path / "report" / "REPORT.md").read_text()
     assert "## Extra (measured)" in report and "![Extra accuracy" in report
+    assert "Rendered by `python -m suites.run` from the result store `../results`" in report
     assert list((tmp_path / "report").glob("extra_extra_accuracy_*.png"))
     assert "extra" in list_suites()
 
