@@ -143,3 +143,15 @@ def test_mean_replicates_are_the_means_on_the_shared_resamples():
     assert reps.sets["m"] == ("test",) and reps.sizes["test"] == 50
     with pytest.raises(ValueError, match="one length"):
         mean_replicates({"a": x, "b": x[:10]})
+
+
+def test_a_broken_suite_entry_point_is_one_line(tmp_path, in_process, capsys, monkeypatch):
+    entry = metadata.EntryPoint("broken", "spindrop_no_such_suite_module:Suite", base.ENTRY_POINT_GROUP)
+    real = metadata.entry_points
+    monkeypatch.setattr(base.metadata, "entry_points",
+                        lambda **params: [entry] if params.get("group") == base.ENTRY_POINT_GROUP else real(**params))
+    monkeypatch.setattr(base, "_discovered", False)
+    assert main(["--suite", "accuracy", *SMOKE, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "spindrop.suites" in err and "spindrop_no_such_suite_module" in err
+    assert not (tmp_path / "results").exists()
