@@ -17,7 +17,7 @@ import pandas as pd
 from rich.console import Console
 
 from spindrop.data.root import disk_full
-from spindrop.store import atomic_write_text
+from spindrop.store import ResultStore, atomic_write_text
 
 from .claims import candidate_setting, paper_claims, reference_candidates
 from .console import make_console
@@ -29,6 +29,7 @@ from .results import ReportError, Results
 from .tables import build_tables, to_rich
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_REFERENCE = "mc_dropout"
 
 
 def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None,
@@ -70,15 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("out", type=Path, help="output folder of a run (the one holding results/), e.g. runs")
     ap.add_argument("--report-dir", type=Path, metavar="DIR", help="where to write the report (default: OUT/report)")
     ap.add_argument("--quiet", action="store_true", help="do not print the tables; print only the report path")
-    ap.add_argument("--reference", default="mc_dropout", metavar="METHOD",
-                    help="method every other is compared with, by paired differences (default: mc_dropout)")
+    ap.add_argument("--reference", metavar="METHOD",
+                    help="method every other is compared with, by paired differences; one with cells in the "
+                         f"store (default: {DEFAULT_REFERENCE})")
     return ap
+
+
+def _reference(args: argparse.Namespace) -> str:
+    """``--reference``, checked against the methods of the store's cells (:class:`ReportError`
+    naming them); the default when not given."""
+    if args.reference is None:
+        return DEFAULT_REFERENCE
+    methods = sorted({c.key.method for c in ResultStore(args.out).cells()})
+    if methods and args.reference not in methods:
+        raise ReportError(f"--reference {args.reference}: the store in {args.out} has no cell of it; "
+                          f"pass one of {', '.join(methods)}")
+    return args.reference
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet), args.reference,
+        report = render_report(args.out, args.report_dir, make_console(quiet=args.quiet), _reference(args),
                                "python -m reports.render")
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ import argparse
 
 import pytest
 
+import reports.render
 from spindrop.store import Cell, CellKey, ResultStore
 from suites.checks import SEED_MAX, Distinct, validate
 from suites.run import build_parser, main
@@ -127,3 +128,10 @@ def test_every_list_option_naming_cells_refuses_repeats():
     """The list options that name cells refuse a value given twice (each would claim a cell)."""
     cells = {"--suite", "--methods", "--datasets", "--models", "--seeds"}
     assert {a.option_strings[0] for a in _options() if isinstance(a, Distinct)} == cells
+
+
+def test_render_reference_not_in_the_store(finished_store, capsys):
+    before = tree(finished_store)
+    rc = reports.render.main([str(finished_store), "--reference", "mc_dropuot", "--quiet"])
+    assert_one_line(rc, 2, capsys.readouterr(), ["--reference mc_dropuot", "has no cell of it", "pass one of spatial"])
+    assert tree(finished_store) == before
