@@ -86,26 +86,43 @@ def mc_seconds(model: torch.nn.Module, images: torch.Tensor, norm: Callable[[tor
     return time.perf_counter() - start
 
 
-def measure(out: Path, device: torch.device, T: int, images: int | None,
-            data_root: str | Path | None = None) -> list[Throughput]:
-    """The throughput of every checkpointed network under ``out`` (ordered by method)."""
-    found = []
-    for meta in sorted((Path(out) / "checkpoints").glob("*.json")):
-        info = json.loads(meta.read_text())
-        spec = _spec(info["spec"])
+def latest_checkpoints(out: Path) -> list[tuple[TrainSpec, Path, float]]:
+    """(spec, weights, fit seconds) of each network checkpointed under ``out``: of several checkpoints
+    of one recipe (stale ones left by older code or data) the newest."""
+    newest: dict[str, tuple[float, TrainSpec, Path, float]] = {}
+    for meta in (Path(out) / "checkpoints").glob("*.json"):
         weights = meta.with_suffix(".pt")
         if not weights.is_file():
             continue
+        info = json.loads(meta.read_text())
+        spec = _spec(info["spec"])
+        label = f"{spec.label()}/{spec.epochs}/{spec.precision}"
+        mtime = weights.stat().st_mtime
+        if label not in newest or mtime > newest[label][0]:
+            newest[label] = (mtime, spec, weights, float(info["train_seconds"]))
+    return [(spec, weights, seconds) for _, spec, weights, seconds in newest.values()]
+
+
+def measure(out: Path, device: torch.device, T: int, images: int | None,
+            data_root: str | Path | None = None) -> list[Throughput]:
+    """The throughput of every network checkpointed under ``out`` (:func:`latest_checkpoints`),
+    ordered by dataset, model, method and seed."""
+    found = []
+    splits: dict[str, tuple[int, torch.Tensor]] = {}
+    for spec, weights, fit_seconds in latest_checkpoints(out):
+        if spec.dataset not in splits:
+            test = load_split(spec.dataset, "test", data_root).images
+            splits[spec.dataset] = (len(load_split(spec.dataset, "train", data_root)),
+                                    test if images is None else test[:images])
+        n_split, test = splits[spec.dataset]
+        n_train = n_split - spec.val_size if spec.train_subset is None else min(n_split - spec.val_size,
+                                                                                spec.train_subset)
         shape = dataset_info(spec.dataset)
         model = build_network(spec, shape.shape, shape.num_classes)
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=False)["state_dict"])
-        n_train = len(load_split(spec.dataset, "train", data_root)) - spec.val_size
-        n_train = n_train if spec.train_subset is None else min(n_train, spec.train_subset)
-        test = load_split(spec.dataset, "test", data_root).images
-        test = test if images is None else test[:images]
         normalize = SpinDataModule(spec.dataset, root=data_root).normalize
         seconds = mc_seconds(model, test, normalize, T, spec.precision, device)
-        found.append(Throughput(spec, n_train, float(info["train_seconds"]), T, len(test), seconds))
+        found.append(Throughput(spec, n_train, fit_seconds, T, len(test), seconds))
     return sorted(found, key=lambda t: (t.spec.dataset, t.spec.model, t.spec.method, t.spec.seed))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import asdict
 
 import pytest
@@ -14,13 +15,16 @@ from spindrop.training.module import build_network
 from suites import throughput
 
 
-def _checkpoint(out, spec: TrainSpec, seconds: float) -> None:
+def _checkpoint(out, spec: TrainSpec, seconds: float, name: str | None = None, mtime: float | None = None) -> None:
     folder = out / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
+    name = name or spec.method
     model = build_network(spec, (1, 28, 28), 10)
     torch.save({"state_dict": model.state_dict(), "spec": asdict(spec), "train_seconds": seconds},
-               folder / f"{spec.method}.pt")
-    (folder / f"{spec.method}.json").write_text(json.dumps({"spec": asdict(spec), "train_seconds": seconds}))
+               folder / f"{name}.pt")
+    (folder / f"{name}.json").write_text(json.dumps({"spec": asdict(spec), "train_seconds": seconds}))
+    if mtime is not None:
+        os.utime(folder / f"{name}.pt", (mtime, mtime))
 
 
 def test_throughput_table_of_every_checkpoint(tmp_path, data_root):
@@ -43,3 +47,12 @@ def test_throughput_table_of_every_checkpoint(tmp_path, data_root):
 def test_a_folder_without_checkpoints_is_a_usage_error(tmp_path, capsys):
     assert throughput.main([str(tmp_path)]) == 2
     assert "no checkpoints/ folder" in capsys.readouterr().err
+
+
+def test_of_several_checkpoints_of_one_recipe_the_newest_counts(tmp_path):
+    spec = TrainSpec("mnist", "lenet5", 0.5, "mc_dropout", epochs=3)
+    _checkpoint(tmp_path, spec.with_fingerprints(code="old"), 9.0, name="old", mtime=1_000_000)
+    _checkpoint(tmp_path, spec.with_fingerprints(code="new"), 4.0, name="new", mtime=2_000_000)
+    _checkpoint(tmp_path, TrainSpec("mnist", "lenet5", 0.5, "spindrop", epochs=3), 5.0)
+    found = sorted((s.method, seconds) for s, _, seconds in throughput.latest_checkpoints(tmp_path))
+    assert found == [("mc_dropout", 4.0), ("spindrop", 5.0)]
