@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     console = make_console()
     args = build_parser().parse_args(argv)
     if args.list_zoo:
+        if not zoo.names():
+            console.print(f"the zoo ({zoo.zoo_root()}) has no entries; export a run's: "
+                          "python -m suites.zoo export RUN_DIR", markup=False)
         for name in zoo.names():
             rec = zoo.record(name)
             acc = rec["metrics"].get("test/acc", {}).get("value")

@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
+        if not zoo.names():
+            print(f"the zoo ({zoo.zoo_root()}) has no entries; export a run's: python -m suites.zoo export RUN_DIR")
         for name in zoo.names():
             print(name)
         return EXIT_OK
