@@ -33,17 +33,18 @@ FRONT_MARK = "◆"
 
 @dataclass(frozen=True)
 class Config:
-    """One configuration: the method's row label, its T, its modelled energy per image (pJ) and its
-    measured quality over seeds."""
+    """One configuration: the method's row label, its T values (several when they give the same
+    energy and quality: a method that does not sample runs one pass whatever T is), its modelled
+    energy per image (pJ) and its measured quality over seeds."""
 
     label: str
-    T: int
+    Ts: tuple[int, ...]
     energy_pj: float
     quality: Stat
 
     @property
     def name(self) -> str:
-        return f"{self.label}, T={self.T}"
+        return f"{self.label}, T={','.join(map(str, self.Ts))}"
 
 
 def declarations(res: Results, dataset: str, model: str) -> list[tuple[str, TradeOff]]:
@@ -62,15 +63,18 @@ def declarations(res: Results, dataset: str, model: str) -> list[tuple[str, Trad
 
 def configurations(res: Results, suite: str, decl: TradeOff, quality: Quality, dataset: str,
                    model: str) -> list[Config]:
-    """Every (method, T) with a measured quality and a modelled energy, by increasing energy."""
-    configs = []
+    """Every (method, T) with a measured quality and a modelled energy, by increasing energy; a
+    method's T values with the same energy and quality are one configuration."""
+    found: dict[tuple[str, float, Stat], list[int]] = {}
     for T in decl.points:
         q = res.stats(suite, dataset, model, tuple(m.format(T=T) for m in quality.metrics))
         e = res.stats(decl.energy_suite, dataset, model, (decl.energy.format(T=T),)) \
             if decl.energy_suite in res.suites() else {}
-        configs += [Config(label, T, e[label].mean, stat) for label, stat in q.items()
-                    if stat.n and label in e and e[label].n and math.isfinite(e[label].mean)]
-    return sorted(configs, key=lambda c: (c.energy_pj, c.label, c.T))
+        for label, stat in q.items():
+            if stat.n and label in e and e[label].n and math.isfinite(e[label].mean):
+                found.setdefault((label, e[label].mean, stat), []).append(T)
+    configs = [Config(label, tuple(Ts), energy, stat) for (label, energy, stat), Ts in found.items()]
+    return sorted(configs, key=lambda c: (c.energy_pj, c.label, c.Ts))
 
 
 def _front(configs: list[Config], quality: Quality) -> list[bool]:
@@ -145,7 +149,7 @@ def plot_tradeoff(per_quality: list[tuple[Quality, list[Config]]], path: Path, d
         scale = 100.0 if quality.format == "percent" else 1.0
         unit, factor = energy_unit(max(c.energy_pj for c in configs))
         for i, label in enumerate(labels):
-            mine = sorted((c for c in configs if c.label == label), key=lambda c: c.T)
+            mine = sorted((c for c in configs if c.label == label), key=lambda c: c.Ts)
             if not mine:
                 continue
             x = [c.energy_pj * factor for c in mine]
@@ -153,11 +157,8 @@ def plot_tradeoff(per_quality: list[tuple[Quality, list[Config]]], path: Path, d
             err = [[(c.quality.mean - c.quality.low) * scale if c.quality.low is not None else 0.0 for c in mine],
                    [(c.quality.high - c.quality.mean) * scale if c.quality.high is not None else 0.0 for c in mine]]
             ax.errorbar(x, y, yerr=err, color=f"C{i % 10}", marker="o", ms=4, capsize=2, lw=1, label=label)
-            at: dict[tuple[float, float], list[int]] = {}  # a deterministic method's T share one point
             for c, xi, yi in zip(mine, x, y):
-                at.setdefault((xi, yi), []).append(c.T)
-            for (xi, yi), ts in at.items():
-                ax.annotate("T=" + ",".join(map(str, ts)), (xi, yi), fontsize=6, xytext=(3, 3),
+                ax.annotate("T=" + ",".join(map(str, c.Ts)), (xi, yi), fontsize=6, xytext=(3, 3),
                             textcoords="offset points")
         front = [c for c, on in zip(configs, _front(configs, quality)) if on]
         ax.step([c.energy_pj * factor for c in front], [c.quality.mean * scale for c in front], where="post",
