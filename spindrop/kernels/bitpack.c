@@ -2,8 +2,8 @@
  * XNOR-popcount (docs/performance.md "The bit-packed inference path"). Loaded by
  * spindrop/kernels/bitpack.py.
  *
- * Input: x (B, C, H, W) fp32 before binarisation and keep bytes u with element strides
- * (sb, sc, sh, sw) (0 where the mask is broadcast); entry (b, c, y, x) is
+ * Input: x (B, C, H, W) fp32 before binarisation, element strides xs (NCHW or channels-last), and
+ * keep bytes u with element strides us (0 where the mask is broadcast); entry (b, c, y, x) is
  *     v = 0 if u[b, c, y, x] < t, else sign(x) = +1 if x >= 0 else -1 (NaN: -1, as spindrop.binary.sign).
  * A fully connected layer is the case H = W = kh = kw = 1, C = inputs.
  *
@@ -11,7 +11,8 @@
  * channel-minor (bit (x*C + c)), as two planes: s (1 = -1) and k (1 = the entry counts: kept and
  * not padding). The window at (oh, ow) reads kh segments, segment i being the kw*C bits from bit
  * ow*stride_w*C of row oh*stride_h + i; each segment is padded to SW = ceil(kw*C/64) words with k = 0.
- * Weights are packed in the same order, so with a = the window's s, w = the weight's sign bits:
+ * Weights are packed in the same order (bp_pack_weights), so with a = the window's s, w = the
+ * weight's sign bits:
  *     y[b, o, oh, ow] = sum over counted bits of (+-1)(+-1) = popcount(k) - 2*popcount((a XOR w) AND k),
  * an exact integer. Padding, dropped entries and the tail bits of each segment have k = 0.
  *
@@ -27,7 +28,7 @@
 #include <immintrin.h>
 #endif
 
-#define VW 8 /* windows per vector: 8 x 64-bit lanes */
+#define VW 8 /* output channels per vector: 8 x 64-bit lanes */
 
 typedef uint64_t v8u __attribute__((vector_size(VW * sizeof(uint64_t))));
 typedef int64_t v8l __attribute__((vector_size(VW * sizeof(int64_t))));
@@ -155,27 +156,29 @@ static void pack_input(const float *x, const int64_t *xs, const uint8_t *u, cons
     }
 }
 
-/* Weights (O, C, kh, kw) fp32 -> sign bits (O, KW), KW = kh*SW. */
-static void pack_weights(const float *w, uint64_t *wp, int64_t O, int64_t C, int64_t kh, int64_t kw,
-                         int64_t SW) {
-    memset(wp, 0, (size_t)(O * kh * SW) * sizeof(uint64_t));
+/* Weights (O, C, kh, kw) fp32 -> sign bits transposed to (KW, Op): word q of output channel o at
+ * wt[q*Op + o], KW = kh*SW with SW = words(kw*C), Op = O rounded up to VW (zero lanes). Packed
+ * once per weight version by the caller (spindrop/kernels/bitpack.py). */
+void bp_pack_weights(const float *w, uint64_t *wt, int64_t O, int64_t C, int64_t kh, int64_t kw) {
+    const int64_t SW = words(kw * C), Op = (O + VW - 1) / VW * VW;
+    memset(wt, 0, (size_t)(kh * SW * Op) * sizeof(uint64_t));
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t i = 0; i < kh; i++)
                 for (int64_t j = 0; j < kw; j++) {
-                    const int64_t bit = j * C + c, q = (o * kh + i) * SW + (bit >> 6);
-                    if (!(w[((o * C + c) * kh + i) * kw + j] >= 0.0f)) wp[q] |= 1ULL << (bit & 63);
+                    const int64_t bit = j * C + c, q = i * SW + (bit >> 6);
+                    if (!(w[((o * C + c) * kh + i) * kw + j] >= 0.0f)) wt[q * Op + o] |= 1ULL << (bit & 63);
                 }
 }
 
-/* Window e of a block: its segments a[q*VW + e], m[q*VW + e] (q < KW); returns popcount(m). */
+/* A window's segments a[q], m[q] (q < KW); returns popcount(m). */
 static int64_t gather(const uint64_t *srow0, const uint64_t *krow0, int64_t RW, int64_t kh, int64_t SW,
-                      int64_t n, int64_t off, int e, uint64_t *a, uint64_t *m) {
+                      int64_t n, int64_t off, uint64_t *a, uint64_t *m) {
     int64_t kept = 0;
     for (int64_t i = 0; i < kh; i++) {
         const uint64_t *sr = srow0 + i * RW, *kr = krow0 + i * RW;
         for (int64_t q = 0; q < SW; q++) {
-            const int64_t rest = n - 64 * q, at = (i * SW + q) * VW + e;
+            const int64_t rest = n - 64 * q, at = i * SW + q;
             const uint64_t tail = rest >= 64 ? ~0ULL : (1ULL << rest) - 1;
             a[at] = bits_at(sr, off + 64 * q);
             m[at] = bits_at(kr, off + 64 * q) & tail;
@@ -185,78 +188,67 @@ static int64_t gather(const uint64_t *srow0, const uint64_t *krow0, int64_t RW, 
     return kept;
 }
 
-/* Output channels [o0, o0 + OB) of a block of VW windows: acc[r][e] = popcount((a XOR w) AND m). */
-#define OB 4
-static inline void block_dots(const uint64_t *a, const uint64_t *m, const uint64_t *wp, int64_t KW,
-                              int64_t o0, int nr, int vector, v8u *acc) {
-    for (int r = 0; r < OB; r++) acc[r] = (v8u){0};
-    (void)vector;
-    for (int64_t q = 0; q < KW; q++) {
-        const v8u av = vload(a + q * VW), mv = vload(m + q * VW);
-        for (int r = 0; r < nr; r++) {
-            const v8u d = (av ^ wp[(o0 + r) * KW + q]) & mv;
+#define WB 4 /* windows per block: each weight vector serves WB windows */
+
+static inline v8u popcount_any(v8u d, int vector) {
 #ifdef __AVX512VPOPCNTDQ__
-            acc[r] += vector ? popcount_vector(d) : popcount_scalar(d);
+    return vector ? popcount_vector(d) : popcount_scalar(d);
 #else
-            acc[r] += popcount_scalar(d);
+    (void)vector;
+    return popcount_scalar(d);
 #endif
-        }
-    }
 }
 
 /* y fp32 channels-last, (B, Ho, Wo, O) in memory = the layer's MAC on the ternary input (file
- * comment). Blocks of VW consecutive windows (in (b, oh, ow) order) are the vector lanes: each
- * weight word is broadcast against the VW windows' words; a block's outputs are one contiguous
- * run of y. */
+ * comment). VW output channels are the vector lanes: a window's words are broadcast against
+ * the weight words of VW channels, and the VW results are one contiguous store of y. Blocks of
+ * WB consecutive windows (in (b, oh, ow) order) share each weight vector. */
 void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
-             const float *w, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
+             const uint64_t *wt, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
              int64_t kw, int64_t stride_h, int64_t stride_w, int64_t ph, int64_t pw, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
     const int64_t Ho = (Hp - kh) / stride_h + 1, Wo = (Wp - kw) / stride_w + 1, L = Ho * Wo;
-    const int64_t n = kw * C, SW = words(n), KW = kh * SW;
+    const int64_t n = kw * C, SW = words(n), KW = kh * SW, Op = (O + VW - 1) / VW * VW;
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
-    uint64_t *wp = malloc((size_t)(O * KW) * sizeof(uint64_t));
     pack_input(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, threads);
-    pack_weights(w, wp, O, C, kh, kw, SW);
     const int vector = bp_vector_popcount();
-    const int64_t blocks = (B * L + VW - 1) / VW;
+    const int64_t blocks = (B * L + WB - 1) / WB;
 #pragma omp parallel num_threads(threads)
     {
-        uint64_t *a = calloc((size_t)(KW * VW), sizeof(uint64_t));
-        uint64_t *m = calloc((size_t)(KW * VW), sizeof(uint64_t));
-        float *out = malloc((size_t)(VW * O) * sizeof(float)); /* the block's outputs (VW, O) */
+        uint64_t *a = calloc((size_t)(WB * KW), sizeof(uint64_t));
+        uint64_t *m = calloc((size_t)(WB * KW), sizeof(uint64_t));
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; blk++) {
-            const int nw = (int)(B * L - blk * VW < VW ? B * L - blk * VW : VW);
-            v8u kept = {0};
-            const int64_t first = blk * VW, l0 = first % L; /* the block's first window; then step */
+            const int nw = (int)(B * L - blk * WB < WB ? B * L - blk * WB : WB);
+            int64_t kept[WB] = {0};
+            const int64_t first = blk * WB, l0 = first % L; /* the block's first window; then step */
             int64_t b = first / L, oh = l0 / Wo, ow = l0 % Wo;
-            for (int e = 0; e < VW; e++) {
-                if (e >= nw) { /* an idle lane counts nothing */
-                    for (int64_t q = 0; q < KW; q++) a[q * VW + e] = m[q * VW + e] = 0;
-                    continue;
-                }
+            for (int e = 0; e < nw; e++) {
                 const int64_t base = (b * Hp + oh * stride_h) * RW;
-                kept[e] = (uint64_t)gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, e, a, m);
+                kept[e] = gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, a + e * KW, m + e * KW);
                 if (++ow == Wo) {
                     ow = 0;
                     if (++oh == Ho) { oh = 0; b++; }
                 }
             }
-            for (int64_t o0 = 0; o0 < O; o0 += OB) {
-                const int nr = (int)(O - o0 < OB ? O - o0 : OB);
-                v8u acc[OB];
-                block_dots(a, m, wp, KW, o0, nr, vector, acc);
-                for (int r = 0; r < nr; r++) {
-                    const v8l dot = (v8l)kept - 2 * (v8l)acc[r];
-                    for (int e = 0; e < VW; e++) out[e * O + o0 + r] = (float)dot[e];
+            for (int e = nw; e < WB; e++) /* an idle window counts nothing */
+                for (int64_t q = 0; q < KW; q++) a[e * KW + q] = m[e * KW + q] = 0;
+            for (int64_t ob = 0; ob < Op; ob += VW) {
+                v8u acc[WB] = {0};
+                for (int64_t q = 0; q < KW; q++) {
+                    const v8u wv = vload(wt + q * Op + ob);
+                    for (int e = 0; e < WB; e++)
+                        acc[e] += popcount_any((wv ^ a[e * KW + q]) & m[e * KW + q], vector);
+                }
+                const int nr = (int)(O - ob < VW ? O - ob : VW);
+                for (int e = 0; e < nw; e++) {
+                    const v8f out = __builtin_convertvector((v8l){0} + kept[e] - 2 * (v8l)acc[e], v8f);
+                    memcpy(y + (blk * WB + e) * O + ob, &out, (size_t)nr * sizeof(float));
                 }
             }
-            memcpy(y + blk * VW * O, out, (size_t)(nw * O) * sizeof(float));
         }
-        free(out);
         free(a); free(m);
     }
-    free(s); free(k); free(wp);
+    free(s); free(k);
 }

@@ -23,12 +23,14 @@ from typing import Any  # ctypes argument types
 
 import torch
 from torch import Tensor
+from torch.utils.weak import WeakTensorKeyDictionary
 
 from .build import load
 
 _SOURCE = Path(__file__).with_name("bitpack.c")
 _I, _P, _INT = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
 _ARGS: list[type[Any]] = [_P, _P, _P, _P, _INT, _P, _P, *[_I] * 11, _INT]
+_VW = 8  # output channels per vector in bitpack.c
 
 
 @cache
@@ -36,6 +38,7 @@ def _library() -> ctypes.CDLL | None:
     lib = load(_SOURCE)
     if lib is not None:
         lib.bp_conv.argtypes = _ARGS
+        lib.bp_pack_weights.argtypes = [_P, _P, *[_I] * 4]
         lib.bp_force_portable.argtypes = [_INT]
         lib.bp_vector_popcount.restype = _INT
     return lib
@@ -80,6 +83,24 @@ def force_portable(on: bool) -> None:
 
 
 _ALL_KEPT = torch.ones(1, dtype=torch.uint8)
+_PACKED = WeakTensorKeyDictionary()  # weight -> ((version, data_ptr, shape), packed bits)
+
+
+def _packed_weights(lib: ctypes.CDLL, weight: Tensor) -> Tensor:
+    """The sign bits of ``weight`` (O, C, k_h, k_w) or (O, N) as the kernel reads them, packed once
+    per version of the tensor (an optimiser step, ``copy_`` or new storage packs it again):
+    (k_h·⌈k_w·C/64⌉ words, O rounded up to 8)."""
+    stamp = (weight._version, weight.data_ptr(), weight.shape)
+    cached = _PACKED.get(weight)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    dense = weight.detach()
+    dense = (dense[:, :, None, None] if dense.dim() == 2 else dense).contiguous()
+    out_channels, channels, kh, kw = dense.shape
+    packed = torch.empty(kh * -(-kw * channels // 64), -(-out_channels // _VW) * _VW, dtype=torch.int64)
+    lib.bp_pack_weights(dense.data_ptr(), packed.data_ptr(), out_channels, channels, kh, kw)
+    _PACKED[weight] = (stamp, packed)
+    return packed
 
 
 def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold: int = 1,
@@ -99,18 +120,18 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
     if keep is None:
         keep, threshold = _ALL_KEPT, 1
     keep = (keep.view(torch.uint8) if keep.dtype == torch.bool else keep).expand(x.shape)
+    packed = _packed_weights(lib, weight)
     if fc:
-        x, keep, weight = x[:, :, None, None], keep[:, :, None, None], weight[:, :, None, None]
+        x, keep = x[:, :, None, None], keep[:, :, None, None]
     if x.stride(-1) != 1 and x.stride(1) != 1:
         x = x.contiguous()
-    weight = weight.detach().contiguous()
     batch, channels, height, width = x.shape
-    out_channels, _, kh, kw = weight.shape
+    out_channels, (kh, kw) = weight.shape[0], ((1, 1) if fc else weight.shape[2:])
     h_out = (height + 2 * padding[0] - kh) // stride[0] + 1
     w_out = (width + 2 * padding[1] - kw) // stride[1] + 1
     out = x.new_empty(batch, h_out, w_out, out_channels)
     strides = torch.tensor([*x.stride(), *keep.stride()], dtype=torch.int64)
     lib.bp_conv(x.data_ptr(), strides.data_ptr(), keep.data_ptr(), strides[4:].data_ptr(), threshold,
-                weight.data_ptr(), out.data_ptr(), batch, channels, height, width, out_channels, kh, kw,
+                packed.data_ptr(), out.data_ptr(), batch, channels, height, width, out_channels, kh, kw,
                 *stride, *padding, torch.get_num_threads())
     return out.view(batch, out_channels) if fc else out.permute(0, 3, 1, 2)

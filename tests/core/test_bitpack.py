@@ -171,3 +171,14 @@ def test_without_a_compiler_the_fp32_path_runs_after_one_warning(monkeypatch, tm
     finally:
         build.load.cache_clear()
         bitpack._library.cache_clear()
+
+
+def test_packed_weights_follow_in_place_updates_of_the_weight():
+    """The kernel packs a weight once per version: an in-place update must be seen."""
+    g = torch.Generator().manual_seed(4)
+    x, weight = torch.randn(3, 6, 5, 5, generator=g), torch.randn(4, 6, 3, 3, generator=g)
+    before = bitpack.binary_mac(x, weight, None, 1, (1, 1), (1, 1))
+    weight.neg_()
+    after = bitpack.binary_mac(x, weight, None, 1, (1, 1), (1, 1))
+    assert torch.equal(after, F.conv2d((x >= 0).float() * 2 - 1, (weight >= 0).float() * 2 - 1, None, 1, 1))
+    assert not torch.equal(after, before)
