@@ -45,6 +45,7 @@ THROUGHPUT_IMAGES=${SPINDROP_GPU_THROUGHPUT_IMAGES:-5000}
 export PYTHONUNBUFFERED=1 SPINDROP_DATA_ROOT="$DATA" SPINDROP_CACHE="${SPINDROP_CACHE:-$WORK/cache}"
 # SpinDrop's GPU path is the torch fast path; the CPU kernel is not built (nor named in the fingerprints)
 export SPINDROP_KERNELS="${SPINDROP_KERNELS:-torch}"
+mkdir -p "$SPINDROP_CACHE"
 
 LOG=$WORK/run.log
 if [ -n "$DELIVER" ]; then
