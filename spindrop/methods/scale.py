@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -47,8 +48,12 @@ class ScaleConfig(DropoutConfig):
 
     Defaults chosen by measurement (quick profile, LeNet-5 on MNIST and VGG-small on
     CIFAR-10): docs/design.md, "Scale-Dropout placement".
+    GRID: the tuning protocol's grid (:mod:`spindrop.tuning`, on the validation split): the dropout
+    grid's p × every placement × two initial scales (24 settings).
     """
 
+    GRID: ClassVar[dict[str, tuple[object, ...]]] = {
+        **DropoutConfig.GRID, "placement": ("mac", "post_bn", "classifier"), "alpha_init": (0.25, 0.5)}
     placement: str = "mac"
     alpha_init: float = 0.25
     dropped_value: float = 1.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import spindrop
+from spindrop.methods.scale import PLACEMENTS
 from spindrop.tuning import Trial, TuningCache, grid_settings, search, select
 
 GRID = {"p": (0.05, 0.1, 0.2, 0.3), "placement": ("mac", "classifier")}
@@ -40,6 +41,7 @@ def test_grid_settings_and_the_declared_grids():
     assert grid_settings({"b": (1, 2), "a": ("x",)}) == [(("a", "x"), ("b", 1)), (("a", "x"), ("b", 2))]
     assert spindrop.get_method("mc_dropout").grid() == {"p": (0.05, 0.1, 0.2, 0.3)}
     assert spindrop.get_method("deterministic").grid() == {}
+    assert spindrop.get_method("scale").grid()["placement"] == tuple(PLACEMENTS)  # every placement
     for name in spindrop.list_methods():  # every declared value is a valid parameter of its method
         method = spindrop.get_method(name)
         for params in grid_settings(method.grid()):
