@@ -25,8 +25,9 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import os
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .kernels import backends, exact_sources
@@ -108,10 +109,12 @@ def _package_roots(packages: Iterable[str]) -> dict[Path, str]:
     return roots
 
 
-def _module_file(name: str, roots: dict[str, list[Path]]) -> Path | None:
-    """The source file of module ``name`` if it lies in one of ``roots`` (package → folders)."""
+@cache
+def _module_file(name: str, roots: tuple[tuple[str, tuple[Path, ...]], ...]) -> Path | None:
+    """The source file of module ``name`` if it lies in one of ``roots`` (package → folders);
+    memoised (a module does not appear or vanish while a process computes fingerprints)."""
     top, _, rest = name.partition(".")
-    for folder in roots.get(top, []):
+    for folder in dict(roots).get(top, ()):
         if folder.suffix == ".py":  # a top-level module, not a package
             return folder if not rest else None
         base = folder.joinpath(*rest.split(".")) if rest else folder
@@ -162,6 +165,22 @@ def _imported_names(path: str, module: str, size: int, mtime_ns: int) -> tuple[t
     return tuple(dict.fromkeys(names)), any_submodule
 
 
+@lru_cache(maxsize=4096)
+def _dependencies(path: str, module: str, size: int, mtime_ns: int,
+                  roots: tuple[tuple[str, tuple[Path, ...]], ...]) -> tuple[tuple[str, str], ...]:
+    """(file, module) of every module within ``roots`` that module ``module`` (file ``path``)
+    imports directly (:func:`_imported_names`; every module of its folder for a lazy import)."""
+    names, any_submodule = _imported_names(path, module, size, mtime_ns)
+    if any_submodule:
+        names += tuple(f"{module}.{p.stem}" for p in Path(path).parent.glob("*.py") if p.name != "__init__.py")
+    found: dict[str, str] = {}
+    for name in names:
+        file = _module_file(name, roots)
+        if file is not None:
+            found.setdefault(str(file), name)
+    return tuple(found.items())
+
+
 def import_closure(modules: Iterable[str], packages: Iterable[str]) -> list[Path]:
     """The source files that ``modules`` import, directly or through each other, within
     ``packages`` (top-level names; other imports are not followed), sorted.
@@ -184,22 +203,21 @@ def import_closure(modules: Iterable[str], packages: Iterable[str]) -> list[Path
             roots[package] = [Path(spec.origin).resolve()]
         else:
             roots[package] = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
-    found: dict[Path, str] = {}
-    todo = list(modules)
+    frozen = tuple((package, tuple(folders)) for package, folders in roots.items())
+    found: dict[str, str] = {}
+    starts = ((_module_file(name, frozen), name) for name in modules)
+    todo = [(str(file), name) for file, name in starts if file is not None]
     while todo:
-        name = todo.pop()
-        path = _module_file(name, roots)
-        if path is None or path in found:
+        source, name = todo.pop()
+        if source in found:
             continue
-        found[path] = name
-        st = path.stat()
-        names, any_submodule = _imported_names(str(path), name, st.st_size, st.st_mtime_ns)
-        todo += names
-        if any_submodule:
-            todo += [f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"]
-    c_sources = {c.resolve() for folder in {p.parent for p in found}
+        found[source] = name
+        st = os.stat(source)
+        todo += [dep for dep in _dependencies(source, name, st.st_size, st.st_mtime_ns, frozen) if dep[0] not in found]
+    files = {Path(p) for p in found}
+    c_sources = {c.resolve() for folder in {p.parent for p in files}
                  for pattern in SOURCE_PATTERNS if pattern != "*.py" for c in folder.glob(pattern)}
-    return sorted({*found, *c_sources})
+    return sorted(files | c_sources)
 
 
 def imports_fingerprint(modules: Iterable[str], packages: Iterable[str], exclude: Iterable[Path] = (),
