@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import bitpack, wordline
+from . import bitpack, levels, wordline
 
 
 def backends() -> dict[str, str]:
@@ -17,7 +17,8 @@ def backends() -> dict[str, str]:
     implementations draw different (identically distributed) random bits, so a checkpoint or
     result computed with one is not reused by the other.
     """
-    return {"wordline": "compiled" if wordline.available() else "torch"}
+    return {"wordline": "compiled" if wordline.available() else "torch",
+            "levels": "compiled" if levels.available() else "torch"}
 
 
 def exact_sources() -> frozenset[Path]:

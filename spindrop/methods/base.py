@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from ..binary import BinaryLayer, binary_layers
 from ..geometry import LayerGeometry, trace_geometry
+from ..kernels import levels
 from .params import check_param_types
 
 MaskSampler = Callable[[tuple[int, ...], tuple[int, ...], float, torch.device], Tensor]
@@ -52,12 +53,16 @@ probability is realised as round(p·2^8)/2^8: |error| ≤ 2^-9 (docs/performance
 def uniform_levels(shape: tuple[int, ...], device: torch.device) -> Tensor:
     """Uniform integers on {0, …, MASK_LEVELS − 1} (uint8) of ``shape``.
 
-    One full-range 64-bit ``random_`` word gives eight independent 8-bit lanes, so torch's
-    generator (and its seeding) is called once per eight draws: 3–4× faster than one int16
-    draw per element on the CPU (docs/performance.md).
+    One full-range 64-bit word gives eight independent 8-bit lanes: 3–4× faster than one int16
+    draw per element on the CPU (docs/performance.md). On the CPU the words come from the compiled
+    counter-based generator (:func:`spindrop.kernels.levels.random_words`, seeded by one draw of
+    torch's generator), elsewhere (or without a compiler) from torch's ``random_``.
     """
     n = math.prod(shape)
-    words = torch.empty((n + 7) // 8, dtype=torch.int64, device=device).random_(-(1 << 63), None)
+    if device.type == "cpu" and levels.available():
+        words = levels.random_words((n + 7) // 8)
+    else:
+        words = torch.empty((n + 7) // 8, dtype=torch.int64, device=device).random_(-(1 << 63), None)
     return words.view(torch.uint8)[:n].view(shape)
 
 

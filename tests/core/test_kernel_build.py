@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spindrop import fingerprint, kernels
-from spindrop.kernels import bitpack, build, wordline
+from spindrop.kernels import bitpack, build, levels, wordline
 
 SOURCE = "int answer(void) { return %d; }\n"
 
@@ -132,4 +132,13 @@ def test_the_bit_packed_kernel_is_in_no_code_fingerprint(monkeypatch):
     monkeypatch.setattr(bitpack, "available", lambda: not bitpack.available())
     assert fingerprint.code_fingerprint(["spindrop"], [], []) == before
     monkeypatch.setattr(fingerprint, "source_digest", lambda p: "edited" if Path(p).name == "wordline.c" else real(p))
+    assert fingerprint.code_fingerprint(["spindrop"], [], []) != before
+
+
+def test_the_keep_byte_generator_is_a_backend_of_the_code_fingerprint(monkeypatch):
+    """It draws other (identically distributed) bytes than torch's random_, so it can change a number."""
+    assert Path(levels.__file__).with_name("levels.c") in fingerprint.package_files("spindrop")
+    before = fingerprint.code_fingerprint(["spindrop"], [], [])
+    other = not levels.available()
+    monkeypatch.setattr(levels, "available", lambda: other)
     assert fingerprint.code_fingerprint(["spindrop"], [], []) != before
