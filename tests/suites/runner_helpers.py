@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spindrop.store import CellKey
+from suites import list_suites
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_ROOT = REPO / "tests" / "core" / "plugin_example"
@@ -19,7 +20,8 @@ PLUGIN_PACKAGE = "spindrop_example_plugin"
 PLUGIN_METHOD = "my_method"
 
 BUILTIN_METHODS = ("deterministic", "mc_dropout", "spindrop", "spatial", "scale")
-ALL_SUITES = ("accuracy", "calibration", "ood", "shift", "modules", "energy", "robustness")
+ALL_SUITES = tuple(list_suites())
+"""What ``--all`` runs: every registered suite."""
 REPORT_GROUPS = ("Classification", "Calibration", "OOD", "Shift", "Hardware")
 SMOKE = ["--profile", "smoke", "--datasets", "mnist"]
 
