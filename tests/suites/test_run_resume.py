@@ -103,7 +103,7 @@ def test_second_identical_run_computes_nothing_and_changes_no_file(killed_then_r
     def forbidden(*args, **kwargs):
         raise AssertionError("a run with every cell finished must load no data and train nothing")
 
-    for name in ("train", "load_split", "SpinDataModule"):
+    for name in ("train", "test_images", "validation_split", "SpinDataModule"):
         monkeypatch.setattr(suites.workbench, name, forbidden)
     assert main([*ARGS, "--out", str(r.out)]) == EXIT_OK
     stdout = capsys.readouterr().out
