@@ -220,11 +220,11 @@ class Request:
                 given[method][param] = parse_param(method, method_class(method).Config, param, text)
             except (ValueError, TypeError) as exc:
                 raise UsageError(f"{option}: {exc}") from None
-        out = {}
+        out: dict[str, tuple[tuple[str, object], ...]] = {}
         for method, overrides in given.items():
             config = method_class(method).Config
             names = {f.name for f in fields(config)}
-            params = {"p": self.p} if "p" in names else {}
+            params: dict[str, object] = {"p": self.p} if "p" in names else {}
             try:
                 resolved = get_method(method, **{**params, **overrides}).params()
             except (ValueError, TypeError) as exc:  # a config's own message may not name its method
@@ -348,8 +348,9 @@ def accelerator(req: Request) -> None:
     if not runs_here(req.launch):
         return
     name = req.args.accelerator
-    found = {"gpu": torch.cuda.is_available, "cuda": torch.cuda.is_available,
-             "mps": torch.backends.mps.is_available}.get(name.lower())
+    probes: dict[str, Callable[[], bool]] = {"gpu": torch.cuda.is_available, "cuda": torch.cuda.is_available,
+                                             "mps": torch.backends.mps.is_available}
+    found = probes.get(name.lower())
     if found is not None and not found():
         build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
         raise UsageError(f"--accelerator {name}: no such device on this machine (torch "
