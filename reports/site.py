@@ -7,7 +7,8 @@ per (dataset, model) a sortable table, one row per method: accuracy, ECE, NLL, n
 energy per image, T and seeds, each measured number with its 95 % interval; a mark where the
 report's paired comparison with the reference method excludes 0 (``comparisons.csv``, the statistics
 protocol of docs/design.md "Statistics"); the accuracy–energy (Pareto) plot where the report has
-one; and links to the zoo records of the row's networks where the zoo has them.
+one; and links to the zoo records of the row's networks where the zoo has them (the same
+networks: the record's run measured the row's accuracy).
 
 Numbers (docs/design.md "Statistics"): per seed the metric of the cell (near-OOD AUROC: the mean of
 the entropy AUROC over the near-OOD sets, :func:`spindrop.data.shift.ood_group`), then over seeds
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import json
 import math
 import os
 import sys
@@ -189,9 +191,10 @@ def load_board(folder: Path) -> Board:
                     value_rows.metric.iloc[0] if value_rows is not None and len(value_rows) else None)
                 cells[col.key] = summarise(values, value_rows, metric, col.measured)
                 _mark(cells[col.key], col, comparisons.get((dataset, model, label, col.quantity)))
-            seeds = sorted(mine[mine.metric == "test/acc"].seed.unique().tolist())
+            accuracy = mine[mine.metric == "test/acc"].set_index("seed")["value"]
+            seeds = sorted(accuracy.index.tolist())
             width = float(mine.width.iloc[0])
-            links = _zoo_links(Architecture(dataset, model, width, label.split(" (")[0], {}), profile, seeds)
+            links = _zoo_links(Architecture(dataset, model, width, label.split(" (")[0], {}), profile, accuracy)
             rows.append(Row(label, cells, int(T), len(seeds), links))
         tables[dataset, model] = rows
         plot = _plot(csv.parent, dataset, model)
@@ -232,11 +235,20 @@ def _mark(cell: Cell, col: Column, comparison: dict | None) -> None:
                        f"{comparison['ci_high'] * scale:+.2f}] over {int(comparison['seeds'])} seed(s), 95 %")
 
 
-def _zoo_links(arch: Architecture, profile: str, seeds: list[int]) -> list[tuple[str, str]]:
-    """(seed text, path of the zoo record) of the row's networks that the zoo holds."""
-    root = zoo_root()
-    return [(f"s{s}", str(root / f"{arch.name(s, profile)}.json")) for s in seeds
-            if (root / f"{arch.name(s, profile)}.json").is_file()]
+def _zoo_links(arch: Architecture, profile: str, accuracy: pd.Series) -> list[tuple[str, str]]:
+    """(seed text, path of the zoo record) of the row's networks that the zoo holds: a record of the
+    same recipe (dataset, model, width, method, profile, seed) whose run measured the row's accuracy
+    for that seed exactly (the same network, not a retrained one)."""
+    links = []
+    for seed, value in accuracy.items():
+        path = zoo_root() / f"{arch.name(int(seed), profile)}.json"
+        try:
+            ran = json.loads(path.read_text())["source"]["run_metrics"]["test/acc"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if ran == value:
+            links.append((f"s{seed}", str(path)))
+    return links
 
 
 def _plot(folder: Path, dataset: str, model: str) -> str | None:

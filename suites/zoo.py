@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+import hardware
 from spindrop import zoo
 from spindrop.data import DataError, resolve_data_root
 from spindrop.fingerprint import code_fingerprint as code_fingerprint_of
@@ -58,7 +59,7 @@ def export_store(run: Path, out: Path | None, data_root: Path, datasets: list[st
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
         source = {"run": str(run), "checkpoint_key": cell.extras["checkpoint_key"], "run_git_commit": cell.git_commit,
                   "run_metrics": {k: v for k, v in cell.metrics.items() if k in ("test/acc", "test/nll")}}
-        preset = (cell.provenance.get("preset") or {}).get("name")
+        preset = (cell.provenance.get("preset") or {}).get("name") or hardware.DEFAULT.name
         records.append(zoo.export(net.eval(), arch, seed=cell.key.seed, profile=cell.key.profile,
                                   T=cell.key.mc_samples, root=out, data_root=data_root,
                                   code=code_fingerprint(cell.key.method), commit=commit, source=source,

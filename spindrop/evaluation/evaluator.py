@@ -158,14 +158,18 @@ def with_method(model: nn.Module, method: str | Method | None) -> tuple[nn.Modul
         return model, None if sites else get_method("deterministic")
     if not sites:
         return resolved.attach(copy.deepcopy(model)), resolved
-    expected = {name: type(resolved.make_site(layer)).__name__ for name, layer in binary_layers(model)
-                if layer.binary_input}
-    found = {name: type(layer.site).__name__ for name, layer in binary_layers(model) if layer.binary_input}
+    expected, found = (_site_types(net) for net in (resolved.attach(copy.deepcopy(model)), model))
     if expected != found:
-        raise ValueError(f"the network's dropout sites ({', '.join(sorted(set(found.values())))}) are not "
-                         f"those method '{resolved.name}' installs ({', '.join(sorted(set(expected.values())))}); "
+        raise ValueError(f"the network's dropout sites ({', '.join(sorted(set(found.values()) - {'NoneType'}))}) are "
+                         f"not those method '{resolved.name}' installs "
+                         f"({', '.join(sorted(set(expected.values()) - {'NoneType'})) or 'none'}); "
                          "pass the method the network was built with")
     return model, resolved
+
+
+def _site_types(model: nn.Module) -> dict[str, str]:
+    """Binary layer name → the class of its dropout site ("NoneType": none)."""
+    return {name: type(layer.site).__name__ for name, layer in binary_layers(model)}
 
 
 def price(model: nn.Module, method: Method | None, shape: tuple[int, ...], T: int, cost_model: str,

@@ -175,3 +175,14 @@ def test_near_and_far_means_average_their_sets_with_their_intervals(trained, dat
         assert mean.value == pytest.approx(sum(frame.loc[m, "value"] for m in members) / len(members), rel=1e-12)
         assert mean.ci_low <= mean.value <= mean.ci_high
         assert mean.n == frame.loc[members[0], "n"] + sum(frame.loc[m, "n"] - 256 for m in members[1:])
+
+
+@pytest.mark.parametrize("name", spindrop.list_methods())
+def test_a_network_built_with_a_method_is_described_by_it(name):
+    """Every registered method recognises the sites it installs (scale places its own), so a trained
+    network is priced as itself, not re-attached."""
+    from spindrop.evaluation.evaluator import with_method
+    net = spindrop.get_method(name).attach(spindrop.build_model("lenet5", (1, 28, 28), 10, 0.5))
+    same, method = with_method(net, name)
+    assert same is net or not spindrop.dropout_sites(net)
+    assert method.name == name

@@ -2,6 +2,7 @@
 reports' results.csv and comparisons.csv; the browser test is tests/reports/test_site_browser.py."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -54,14 +55,21 @@ def test_energy_is_modelled_in_nj_without_interval():
         assert cell.mean == pytest.approx(energy[row.method] / 1000, rel=1e-12) and cell.low is None
 
 
-def test_rows_link_to_the_zoo_records_the_zoo_holds(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPINDROP_ZOO", str(tmp_path / "zoo"))
-    (tmp_path / "zoo").mkdir()
-    (tmp_path / "zoo" / "mnist-lenet5x2-spatial-quick-s0.json").write_text("{}")
+def test_rows_link_to_the_zoo_records_of_their_own_networks(tmp_path, monkeypatch):
+    """A record links from a row when its run measured the row's accuracy (the same network); a record of
+    the same recipe from another run (another accuracy) does not."""
+    frame = pd.read_csv(QUICK / "results.csv")
+    acc = frame[(frame.metric == "test/acc") & (frame.dataset == "mnist")].set_index("method").value
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    monkeypatch.setenv("SPINDROP_ZOO", str(zoo))
+    for method, value in (("spatial", acc["spatial"]), ("scale", acc["scale"] - 0.001)):
+        record = {"source": {"run_metrics": {"test/acc": float(value)}}}
+        (zoo / f"mnist-lenet5x2-{method}-quick-s0.json").write_text(json.dumps(record))
     board = load_board(QUICK)
     links = {r.method: r.links for r in board.tables["mnist", "lenet5"]}
-    assert links["spatial"] == [("s0", str(tmp_path / "zoo" / "mnist-lenet5x2-spatial-quick-s0.json"))]
-    assert links["mc_dropout"] == []
+    assert links["spatial"] == [("s0", str(zoo / "mnist-lenet5x2-spatial-quick-s0.json"))]
+    assert links["scale"] == [] and links["mc_dropout"] == []
     html = page([board], tmp_path / "site")
     assert 'href="../zoo/mnist-lenet5x2-spatial-quick-s0.json"' in html
     assert "http://" not in html and "https://" not in html, "self-contained: nothing fetched from elsewhere"

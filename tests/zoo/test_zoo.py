@@ -91,3 +91,25 @@ def test_a_shipped_entry_matches_its_record_and_predicts(name):
     out = mc_predict(net, torch.zeros(2, *info.shape), 2, seed=0)
     assert out.probs.shape == (2, 2, info.num_classes)
     json.dumps(rec)  # a plain JSON record
+
+
+def test_a_shipped_entry_reproduces_its_record(data_root):
+    """The cheapest shipped entry (fewest forward passes) evaluated again gives its record's numbers:
+    exactly while the code behind them is the exporting code (same fingerprint); after a change
+    elsewhere in the code, its accuracy and near-OOD AUROC inside the record's 95 % intervals (a
+    mismatch beyond them: the entry no longer matches the code, re-export it with
+    ``python -m suites.zoo export RUN_DIR``). The always-on exact round trip is
+    test_an_exported_entry_loads_and_reproduces_its_record_exactly."""
+    from suites.zoo import code_fingerprint
+    if not zoo.names():
+        pytest.skip("no zoo entries shipped")
+    name = min(zoo.names(), key=lambda n: (zoo.record(n)["number_forward_passes"], n))
+    rec = zoo.record(name)
+    frame = zoo.evaluate_entry(zoo.load(name), rec, data_root).set_index("metric")
+    if rec["code_fingerprint"] == code_fingerprint(rec["method"]):
+        for metric, stored in rec["metrics"].items():
+            value = frame.loc[metric, "value"]
+            assert (value == stored["value"]) or (stored["value"] is None and value != value), metric
+    for metric in ("test/acc", "ood/near/entropy/AUROC"):
+        stored = rec["metrics"][metric]
+        assert stored["ci_low"] <= frame.loc[metric, "value"] <= stored["ci_high"], (name, metric)
