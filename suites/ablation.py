@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from spindrop.data.shift import OOD_SETS, ood_sets, ood_source_datasets
 from spindrop.models import BINARY_CLASSIFIER
+from spindrop.registry import get_method
 from spindrop.report_spec import ReportColumn, ReportTable, metric_format
 from spindrop.stats import Replicates
 from spindrop.store import MEASURED
@@ -69,14 +70,18 @@ class MethodParamSwitch(Switch):
 
 @dataclass(frozen=True)
 class ModelSwitch(Switch):
-    """A model option: the registered variant ``variants[model]`` instead of the model, for every method."""
+    """A model option: the registered variant ``variants[model]`` instead of the model, for every method
+    that is one network. A method made of other trained networks (the deep ensemble's members) does
+    not apply: its reading is its members' (their method's row shows it), and it would cost M more
+    trainings per target."""
 
     variants: tuple[tuple[str, str], ...] = ()
 
     def variant(self, target: Target) -> Target | None:
         model = dict(self.variants).get(target.model)
-        return None if model is None else Target(target.dataset, model, target.width, target.method, target.params,
-                                                 target.seed)
+        if model is None or get_method(target.method, **target.method_params).members(target.seed):
+            return None
+        return Target(target.dataset, model, target.width, target.method, target.params, target.seed)
 
 
 SWITCHES: tuple[Switch, ...] = (

@@ -27,6 +27,9 @@ def test_switches_build_the_other_readings_target():
     assert by_name["scale_dropped_zero"].variant(t) is None          # another method's switch
     assert by_name["binary_classifier"].variant(t) == Target("mnist", "lenet5_bc", 0.5, "spindrop", (("p", 0.2),), 3)
     assert by_name["binary_classifier"].variant(Target("mnist", "mlp", 1.0, "spindrop", (), 0)) is None
+    # a method made of other trained networks takes its members' reading: no M more trainings
+    assert by_name["binary_classifier"].variant(Target("mnist", "lenet5", 0.5, "ensemble", (), 0)) is None
+    assert by_name["binary_classifier"].variant(Target("mnist", "lenet5", 0.5, "deterministic", (), 0)) is not None
     assert {type(s) for s in SWITCHES} == {MethodParamSwitch, ModelSwitch}
     assert "ablation" in list_suites()  # registered: --all runs it in every profile
 
