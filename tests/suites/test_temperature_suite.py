@@ -50,3 +50,15 @@ def test_scaled_predictive_keeps_the_accuracy(bench, method):
     assert scaled.metrics["ts/test/acc"] == plain.metrics["test/acc"]
     out, labels = bench.validation_predictions(target)
     assert len(labels) == bench.profile.val_size
+
+
+def test_the_table_leaves_mce_to_results_csv(bench):
+    """Issue 21: MCE over a nearly empty bin is noise, so no report table shows it (the metric stays
+    in the cell and results.csv); the table names its rows as the method's networks + τ."""
+    suite = get_suite("temperature")
+    names = ["ts/test/acc", "ts/test/nll", "ts/test/brier", "ts/test/cal/ECE", "ts/test/cal/MCE", "ts/temperature"]
+    [table] = suite.report_tables(names, bench)
+    shown = {m for column in table.columns for m in column.metrics}
+    assert "ts/test/cal/MCE" not in shown
+    assert {"ts/test/acc", "ts/test/nll", "ts/test/brier", "ts/test/cal/ECE", "ts/temperature"} <= shown
+    assert "+ts" in table.title
