@@ -11,7 +11,9 @@ Methods come from two places, both through :func:`register_method`:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Container
 from importlib import metadata
+from typing import Any
 
 from .methods.base import Method
 from .naming import UnknownNameError
@@ -54,15 +56,29 @@ def load_plugin(module: str) -> None:
                           "check that it is installed or on PYTHONPATH") from exc
 
 
-def _load_entry_points() -> None:
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+def load_entry_points(group: str, register: Callable[[Any], object] = lambda obj: None,
+                      skip: Container[str] = ()) -> None:
+    """Load every installed entry point of ``group`` (but those named in ``skip``) and pass each
+    loaded object to ``register`` (a module registers on import; a class may be registered by it).
+    Any failure is one :class:`PluginError` naming the entry point and its group. The method, suite
+    and cost-model registries all discover their plugins through this one function."""
+    for ep in metadata.entry_points(group=group):
+        if ep.name in skip:
+            continue
         try:
-            obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, Method):
-                register_method(obj)  # idempotent for the same class; a taken name is an error
+            register(ep.load())
         except Exception as exc:
-            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
+            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{group}' "
                               f"failed to load ({type(exc).__name__}: {exc})") from exc
+
+
+def _register_if_method(obj: object) -> None:
+    if isinstance(obj, type) and issubclass(obj, Method):
+        register_method(obj)  # idempotent for the same class; a taken name is an error
+
+
+def _load_entry_points() -> None:
+    load_entry_points(ENTRY_POINT_GROUP, _register_if_method)
 
 
 def discover(refresh: bool = False) -> None:

@@ -18,14 +18,13 @@ so registering a suite leaves every other cell fresh.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor
 
 from spindrop.naming import UnknownNameError
 from spindrop.plot_spec import PlotSpec
-from spindrop.registry import PluginError
+from spindrop.registry import load_entry_points
 from spindrop.report_spec import ReportColumn, ReportTable, SuiteReport, generic_table
 from spindrop.stats import Replicates, weighted_mean
 from spindrop.store import Target
@@ -153,14 +152,12 @@ def discover_suites(refresh: bool = False) -> None:
     if _discovered and not refresh:
         return
     _discovered = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, Suite):
-                register_suite(obj)
-        except Exception as exc:
-            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
-                              f"failed to load ({type(exc).__name__}: {exc})") from exc
+    load_entry_points(ENTRY_POINT_GROUP, _register_if_suite)
+
+
+def _register_if_suite(obj: object) -> None:
+    if isinstance(obj, type) and issubclass(obj, Suite):
+        register_suite(obj)
 
 
 def list_suites() -> list[str]:

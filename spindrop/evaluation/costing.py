@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Protocol
 
 from torch import nn
 
 from ..methods.base import Method
 from ..naming import UnknownNameError
-from ..registry import PluginError
+from ..registry import load_entry_points
 
 ENTRY_POINT_GROUP = "spindrop.cost_models"
 
@@ -56,14 +55,7 @@ def register_cost_model(name: str) -> Callable[[CostModel], CostModel]:
 
 
 def _discover() -> None:
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _COST_MODELS:
-            continue
-        try:
-            ep.load()  # the module registers on import
-        except Exception as exc:
-            raise PluginError(f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
-                              f"failed to load ({type(exc).__name__}: {exc})") from exc
+    load_entry_points(ENTRY_POINT_GROUP, skip=_COST_MODELS)  # the module registers on import
 
 
 def list_cost_models() -> list[str]:

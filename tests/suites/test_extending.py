@@ -62,7 +62,7 @@ def extra_suite(tmp_path, monkeypatch) -> Iterator[None]:
 
     def entry_points(**params):
         return [entry] if params.get("group") == base.ENTRY_POINT_GROUP else real(**params)
-    monkeypatch.setattr(base.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
     monkeypatch.setattr(base, "_discovered", False)
     yield
     SUITES.pop("extra", None)
@@ -148,7 +148,7 @@ def test_mean_replicates_are_the_means_on_the_shared_resamples():
 def test_a_broken_suite_entry_point_is_one_line(tmp_path, in_process, capsys, monkeypatch):
     entry = metadata.EntryPoint("broken", "spindrop_no_such_suite_module:Suite", base.ENTRY_POINT_GROUP)
     real = metadata.entry_points
-    monkeypatch.setattr(base.metadata, "entry_points",
+    monkeypatch.setattr(metadata, "entry_points",
                         lambda **params: [entry] if params.get("group") == base.ENTRY_POINT_GROUP else real(**params))
     monkeypatch.setattr(base, "_discovered", False)
     assert main(["--suite", "accuracy", *SMOKE, "--out", str(tmp_path)]) == 2
