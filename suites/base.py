@@ -20,13 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from torch import Tensor
-
 from spindrop.naming import UnknownNameError
 from spindrop.plot_spec import PlotSpec
 from spindrop.registry import load_entry_points
 from spindrop.report_spec import ReportColumn, ReportTable, SuiteReport, generic_table
-from spindrop.stats import Replicates, weighted_mean
+from spindrop.stats import Replicates
+from spindrop.stats import mean_replicates as mean_replicates  # the suites' replicates API (CONTRIBUTING)
 from spindrop.store import Target
 
 if TYPE_CHECKING:
@@ -55,27 +54,6 @@ class SuiteResult:
             return {}
         return {m: dict(zip(("ci_low", "ci_high", "n"), reps.interval(m)))
                 for m, v in self.metrics.items() if v is not None and m in reps.values}
-
-
-def mean_replicates(per_image: dict[str, Tensor], set_name: str = "test") -> Replicates:
-    """Bootstrap replicates of metrics that are means over the images of one set, the API for a
-    suite's intervals and paired comparisons: ``per_image`` maps each metric name to its per-image
-    values x (n,) (e.g. 1.0 where the prediction is correct, for accuracy); replicate b of a metric
-    is Σ_i W_bi x_i / n on the set's shared resamples W (:func:`spindrop.stats.resample_weights`,
-    the same for every method's cells on that set, so the report pairs them).
-
-    A statistic that is not a mean: ``reps = Replicates()``, ``w = reps.weights(set_name, n)`` (the
-    (B, n) resample weights), then ``reps.add(metric, (set_name,), values)`` with the statistic of
-    each row of ``w`` (B,), as :func:`spindrop.stats.calibration_replicates` does for ECE."""
-    sizes = {len(v) for v in per_image.values()}
-    if len(sizes) != 1:
-        raise ValueError(f"per-image values of one set must have one length, got {sorted(sizes)}")
-    reps = Replicates()
-    with reps.timed():
-        w = reps.weights(set_name, sizes.pop())
-        for metric, values in per_image.items():
-            reps.add(metric, (set_name,), weighted_mean(w, values))
-    return reps
 
 
 MEASURED_PROVENANCE = ("code", "method_params", "profile", "data", "trainer", "masks")

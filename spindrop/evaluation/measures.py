@@ -29,7 +29,7 @@ from ..metrics import (
     ood_scores,
 )
 from ..metrics.selective import SELECTIVE_METRICS, selective_risks
-from ..stats import Replicates, calibration_replicates, ood_replicates, weighted_mean
+from ..stats import Replicates, calibration_replicates, mean_replicates, ood_replicates
 from ..stats.bootstrap import RankedID
 from ..stats.terms import brier_terms, confidence, correct, nll_terms
 
@@ -54,14 +54,9 @@ def classification(out: MCOutput, labels: Tensor, det: MCOutput) -> Measured:
     metrics: dict[str, float | None] = {**namespaced("test", {
         "acc": accuracy(out.mean, labels), "nll": nll(out.mean, labels), "brier": brier(out.mean, labels),
         "det/acc": accuracy(det.mean, labels)})}
-    reps = Replicates()
-    with reps.timed():
-        w = reps.weights("test", len(labels))
-        terms = {"acc": correct(out.mean, labels), "nll": nll_terms(out.mean, labels),
-                 "brier": brier_terms(out.mean, labels), "det/acc": correct(det.mean, labels)}
-        for name, values in terms.items():
-            reps.add(f"test/{name}", ("test",), weighted_mean(w, values))
-    return Measured(metrics, reps)
+    terms = {"acc": correct(out.mean, labels), "nll": nll_terms(out.mean, labels),
+             "brier": brier_terms(out.mean, labels), "det/acc": correct(det.mean, labels)}
+    return Measured(metrics, mean_replicates({f"test/{name}": values for name, values in terms.items()}))
 
 
 def calibration(out: MCOutput, labels: Tensor) -> Measured:

@@ -10,10 +10,10 @@ from .bootstrap import (
                         weights_fingerprint,
 )
 from .intervals import LEVEL, Interval, paired_difference, percentile_interval, t_interval
-from .replicates import Replicates
+from .replicates import Replicates, mean_replicates
 from .verdicts import ALPHA, MIN_SEEDS, PAIRED_T, PairedTest, holm, paired_t, significant
 
 __all__ = ["ALPHA", "LEVEL", "MIN_SEEDS", "PAIRED_T", "RESAMPLES", "Interval", "PairedTest", "Replicates",
-           "calibration_replicates", "holm", "ood_replicates", "paired_difference", "paired_t",
+           "calibration_replicates", "holm", "mean_replicates", "ood_replicates", "paired_difference", "paired_t",
            "percentile_interval", "resample_weights", "significant", "t_interval", "weighted_mean",
            "weights_fingerprint"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import Tensor
 
-from .bootstrap import RESAMPLES, resample_weights, weights_fingerprint
+from .bootstrap import RESAMPLES, resample_weights, weighted_mean, weights_fingerprint
 from .intervals import LEVEL, percentile_interval
 
 
@@ -84,3 +84,24 @@ class Replicates:
             values = {k.removeprefix("r/"): npz[k].astype(np.float32) for k in npz.files if k.startswith("r/")}
         return cls(values, {m: tuple(s) for m, s in meta["sets"].items()}, dict(meta["fingerprints"]),
                    {s: int(n) for s, n in meta["sizes"].items()})
+
+
+def mean_replicates(per_image: dict[str, Tensor], set_name: str = "test") -> Replicates:
+    """Bootstrap replicates of metrics that are means over the images of one set, the API for a
+    suite's intervals and paired comparisons: ``per_image`` maps each metric name to its per-image
+    values x (n,) (e.g. 1.0 where the prediction is correct, for accuracy); replicate b of a metric
+    is Σ_i W_bi x_i / n on the set's shared resamples W (:func:`spindrop.stats.resample_weights`,
+    the same for every method's cells on that set, so the report pairs them).
+
+    A statistic that is not a mean: ``reps = Replicates()``, ``w = reps.weights(set_name, n)`` (the
+    (B, n) resample weights), then ``reps.add(metric, (set_name,), values)`` with the statistic of
+    each row of ``w`` (B,), as :func:`spindrop.stats.calibration_replicates` does for ECE."""
+    sizes = {len(v) for v in per_image.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"per-image values of one set must have one length, got {sorted(sizes)}")
+    reps = Replicates()
+    with reps.timed():
+        w = reps.weights(set_name, sizes.pop())
+        for metric, values in per_image.items():
+            reps.add(metric, (set_name,), weighted_mean(w, values))
+    return reps
