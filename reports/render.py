@@ -17,6 +17,7 @@ import pandas as pd
 from rich.console import Console
 
 from spindrop.data.root import disk_full
+from spindrop.report_spec import DEFAULT_REFERENCE
 from spindrop.store import ResultStore, atomic_write_text
 
 from .claims import candidate_setting, paper_claims, reference_candidates
@@ -29,7 +30,6 @@ from .results import ReportError, Results
 from .tables import build_tables, to_rich
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_REFERENCE = "mc_dropout"
 
 
 def render_report(out: Path, report_dir: Path | None = None, console: Console | None = None,

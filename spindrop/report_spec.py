@@ -130,3 +130,7 @@ def energy_parts(names: list[str]) -> tuple[list[str], list[str]]:
     parts = [n.removeprefix("hw/energy/").removesuffix("_pJ") for n in names if n.startswith("hw/energy/")]
     aggregates = [p for p in parts if p == "total" or any(q.startswith(p + "_") for q in parts)]
     return [p for p in parts if p not in aggregates], aggregates
+
+
+DEFAULT_REFERENCE = "mc_dropout"
+"""The method a report compares every other with when no ``--reference`` is given."""

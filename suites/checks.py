@@ -34,6 +34,7 @@ from spindrop.methods.params import parse_param
 from spindrop.models import list_models
 from spindrop.naming import unknown_name
 from spindrop.registry import PluginError, get_method, list_methods, load_plugin, method_class
+from spindrop.report_spec import DEFAULT_REFERENCE as DEFAULT_REFERENCE
 from spindrop.store import ResultStore
 from spindrop.training import Profile, get_profile
 
@@ -44,8 +45,6 @@ from .launch import check as check_launch
 SEED_MAX = 2**32 - 1
 """Largest training seed: numpy's (and Lightning's ``seed_everything``) seed range is [0, 2^32 − 1]."""
 
-DEFAULT_REFERENCE = "mc_dropout"
-"""The method the report compares every other with when ``--reference`` is not given."""
 
 
 class UsageError(Exception):

@@ -38,8 +38,9 @@ from spindrop.training import PROFILES, TrainerOptions, TrainSpec, build_network
 
 from .base import SUITES, Target
 from .cells import CellRunner, PendingCell, Plan, Tally
+from .checks import DEFAULT_REFERENCE
 from .lock import FolderBusy, output_lock
-from .run import _git_commit
+from .run import git_commit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_SUITES = ("accuracy", "calibration", "ood", "selective", "modules", "energy")
@@ -95,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--data-root", help="folder with the datasets (default: $SPINDROP_DATA_ROOT or ../shared/datasets)")
     io.add_argument("--out", default="runs", help="output folder: result store and report (default: runs)")
     io.add_argument("--no-report", action="store_true", help="do not render the report")
-    io.add_argument("--reference", default="mc_dropout", metavar="METHOD",
+    io.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="METHOD",
                     help="method the report compares every other with (default: mc_dropout)")
     return ap
 
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(plan: Plan, adopted: Adopted, args: argparse.Namespace, console: Console, command: str) -> int:
-    commit = _git_commit()
+    commit = git_commit()
     start = time.perf_counter()
     tally = measure(plan, adopted, console, commit)
     store = ResultStore(plan.out)

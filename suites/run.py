@@ -168,7 +168,7 @@ def list_everything(console: Console) -> None:
     console.print(table, markup=False)
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     """The checkout's commit, with ``-dirty`` when tracked files differ from it (None outside git)."""
     try:
         return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], capture_output=True,
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, run: str) -> int:
     store = ResultStore(plan.out)
     launch = launch_options(args)
-    commit = _git_commit()
+    commit = git_commit()
     info = {"profile": plan.profile.name, "mc_samples": plan.mc_samples, "p": plan.p,
             "hardware_preset": plan.preset, "versions": _versions(), "git_commit": commit,
             "command": command, "started": datetime.now(UTC).isoformat(),

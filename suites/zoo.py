@@ -25,7 +25,7 @@ from spindrop.fingerprint import code_fingerprint as code_fingerprint_of
 from spindrop.registry import list_methods, method_class
 from spindrop.store import ResultStore
 
-from .run import _git_commit
+from .run import git_commit
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -47,7 +47,7 @@ def export_store(run: Path, out: Path | None, data_root: Path, datasets: list[st
     if not cells:
         raise FileNotFoundError(f"no finished accuracy cells in {store.root}: run `python -m suites.run --out {run}` "
                                 "first (the accuracy cells name the trained checkpoints)")
-    commit = _git_commit()
+    commit = git_commit()
     records = []
     for cell in cells:
         path = run / "checkpoints" / f"{cell.extras['checkpoint_key']}.pt"
