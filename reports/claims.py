@@ -32,7 +32,7 @@ from hardware.presets import DEFAULT, PRESETS, list_presets
 from spindrop import build_model
 from spindrop.geometry import traced_once
 
-from .results import Results
+from .results import Results, params_text
 from .tables import energy_unit
 
 __all__ = ["PAPER_CLAIM", "PAPER_ENERGY_RATIO", "PAPER_MODULE_RATIO", "CandidateSetting", "Claims",
@@ -83,13 +83,33 @@ def paper_claims(res: Results) -> list[Claims]:
     found = []
     for dataset, model in res.targets():
         extras = res.extras("modules", dataset, model)
+        shown = _run_params(res, dataset, model)
+        pairs: dict[tuple[str, str], str] = {}
         for (method, params), sd_label in sorted(res.method_labels.items()):
-            if method != SPINDROP:
+            if method != SPINDROP or shown.get(sd_label) != params:
                 continue
             for sp_params, sp_label in _spatial_partners(res, params):
-                if sp_label in extras and sd_label in extras:
-                    found.append(_claims(res, dataset, model, sp_params, sd_label, sp_label, extras))
+                if shown.get(sp_label) == sp_params:
+                    pairs.setdefault((sd_label, sp_label), sp_params)
+        if not pairs and _tuned(res, dataset, model, SPINDROP) and _tuned(res, dataset, model, SPATIAL):
+            pairs[SPINDROP, SPATIAL] = (f"tuned: SpinDrop {_tuned(res, dataset, model, SPINDROP)}, "
+                                        f"Spatial {_tuned(res, dataset, model, SPATIAL)}")
+        found += [_claims(res, dataset, model, params, sd, sp, extras) for (sd, sp), params in pairs.items()]
     return found
+
+
+def _run_params(res: Results, dataset: str, model: str) -> dict[str, str]:
+    """Row label → parameters text of the ok ``modules`` cells on (dataset, model)."""
+    return {res.label(c.key): params_text(c.key.params)
+            for c in res.cells if (c.key.suite, c.key.dataset, c.key.model) == ("modules", dataset, model)
+            and c.status == "ok"}
+
+
+def _tuned(res: Results, dataset: str, model: str, method: str) -> str | None:
+    """The parameters text of ``method``'s tuned ``modules`` cells on (dataset, model), if tuned."""
+    return next((params_text(c.key.params) for c in res.cells
+                 if (c.key.suite, c.key.dataset, c.key.model, c.key.method) == ("modules", dataset, model, method)
+                 and c.status == "ok" and c.provenance.get("tuning")), None)
 
 
 def _params(text: str) -> dict[str, str]:

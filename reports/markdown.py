@@ -26,6 +26,7 @@ from .results import Results, dataset_name
 from .robustness import robustness_lines
 from .tables import STALE_MARK, Table, energy_unit, to_markdown
 from .tradeoff import tradeoff_lines
+from .tuning import tuning_lines
 
 CONVENTIONS = """\
 - **Accuracy** is top-1 of the MC predictive mean p̄ = (1/T) Σ_t p_t; "Det. acc" is one deterministic
@@ -201,7 +202,8 @@ def report_markdown(res: Results, tables: list[Table], claims: list[Claims], plo
     lines = ["# spindrop-bench report", "",
              f"Rendered by `{rendered_by}` from the result store `{store}` (relative to this file); every number "
              "is also in `results.csv` / `results.json` next to this file.", "",
-             *findings_lines(res, found), "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), ""]
+             *findings_lines(res, found), "## Conventions", "", CONVENTIONS, "", "## Run", "", *_run_lines(res), "",
+             *tuning_lines(res)]
     for group in dict.fromkeys(t.group for t in tables):  # tables come in group order
         in_group = [t for t in tables if t.group == group]
         kinds = " and ".join(dict.fromkeys(t.kind for t in in_group))

@@ -137,7 +137,7 @@ class Results:
         cells = [c for c in every if (c.key.profile, c.key.mc_samples) == (profile, mc_samples)]
         all_frame = store.frame()
         frame = all_frame[(all_frame["profile"] == profile) & (all_frame["mc_samples"] == mc_samples)].copy()
-        labels = _method_labels(c.key for c in cells)
+        labels = _method_labels(cells)
         frame["label"] = [labels[(m, p)] for m, p in zip(frame["method"], frame["params"])]
         left_out = sorted((p, t, n) for (p, t), n in combos.items() if (p, t) != (profile, mc_samples))
         computing = [r for r in runs if r.get("cells_done")] or runs  # a no-op rerun computes nothing
@@ -382,9 +382,17 @@ def _cell_order(cell: Cell) -> tuple:
             params_text(k.params), k.seed)
 
 
-def _method_labels(keys: Iterable[CellKey]) -> dict[tuple[str, str], str]:
+def _method_labels(cells: Iterable[Cell]) -> dict[tuple[str, str], str]:
     """(method, params text) → row label: the method name, plus its parameters when one method
-    appears with several parameter sets or with parameters besides the run's p (``--method-param``)."""
-    own = {(k.method, params_text(k.params)): any(name != "p" for name, _ in k.params) for k in keys}
-    per_method = Counter(method for method, _ in own)
-    return {(m, p): f"{m} ({p})" if per_method[m] > 1 or set_ else m for (m, p), set_ in own.items()}
+    appears with several parameter sets or with parameters besides the run's p (``--method-param``).
+    Parameters selected by the tuning protocol (the cell's provenance names its tuning record) are
+    the method's operating point on each dataset, not a variant: their label is the method name
+    (the report's "Tuned operating points" says which values)."""
+    cells = list(cells)
+    tuned = {(c.key.method, params_text(c.key.params)) for c in cells if c.provenance.get("tuning")}
+    every = {(c.key.method, params_text(c.key.params)) for c in cells}
+    own = {(c.key.method, params_text(c.key.params)): any(name != "p" for name, _ in c.key.params)
+           for c in cells if (c.key.method, params_text(c.key.params)) not in tuned}
+    per_method = Counter(method for method, _ in every)
+    labels = {(m, p): f"{m} ({p})" if per_method[m] > 1 or set_ else m for (m, p), set_ in own.items()}
+    return {**labels, **{(m, p): m for m, p in tuned}}

@@ -28,7 +28,10 @@ from .base import Target, get_suite
 @dataclass
 class Plan:
     """What a run computes: ``suites`` × ``targets`` under ``profile`` with T = ``mc_samples``,
-    the hardware ``preset`` and the Lightning ``options``, into the output folder ``out``."""
+    the hardware ``preset`` and the Lightning ``options``, into the output folder ``out``;
+    ``tune``: the methods whose parameters the tuning step selects before any cell runs;
+    ``tuning``: (dataset, model, method) → the key of the tuning record whose selection the targets of
+    that method run at (:func:`suites.tune.tune_plan`), part of their cells' provenance."""
 
     profile: Profile
     suites: list[str]
@@ -40,6 +43,13 @@ class Plan:
     preset: str
     options: TrainerOptions
     reuse_stale: bool = False
+    tune: tuple[str, ...] = ()
+    tuning: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def provenance(self, target: Target, provenance: dict) -> dict:
+        """``provenance`` with the tuning record the target's parameters came from, if they were tuned."""
+        key = self.tuning.get((target.dataset, target.model, target.method))
+        return provenance if key is None else {**provenance, "tuning": key}
 
 
 @dataclass
@@ -128,7 +138,7 @@ class CellRunner:
             for suite_name in self.plan.suites:
                 suite = get_suite(suite_name)
                 key = CellKey.of(suite_name, target, self.plan.profile.name, self.plan.mc_samples)
-                provenance = self.bench.provenance(suite, target)
+                provenance = self.plan.provenance(target, self.bench.provenance(suite, target))
                 state, cell, reasons = self.store.state(key, provenance)
                 if state is State.DONE:
                     if cell.stale:  # its provenance matches again: no longer stale

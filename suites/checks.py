@@ -182,6 +182,16 @@ class Request:
         return self.profile.p if self.args.p is None else self.args.p
 
     @cached_property
+    def tuned_methods(self) -> list[str]:
+        """Methods whose parameters the run selects by the tuning protocol: with a profile that has a
+        ``tune_seed`` and suites that train, every method with a grid, unless ``--p`` or a
+        ``--method-param`` of that method sets its parameters by hand."""
+        if self.profile.tune_seed is None or self.args.p is not None or not self.trains:
+            return []
+        by_hand = {method for method, _, _ in self.args.method_param}
+        return [m for m in self.methods if m not in by_hand and get_method(m).grid()]
+
+    @cached_property
     def mc_samples(self) -> int:
         return self.args.mc_samples or self.profile.eval.mc_samples
 
@@ -230,13 +240,13 @@ class Request:
                 text = str(exc) if f"'{method}'" in str(exc) else (
                     f"method '{method}' cannot be configured ({exc}): pass --method-param {method}.NAME=VALUE")
                 raise UsageError(text) from None
-            defaults = _defaults(config)
+            defaults = config_defaults(config)
             params.update({k: resolved[k] for k in overrides if k == "p" or resolved[k] != defaults.get(k)})
             out[method] = tuple(sorted(params.items()))
         return out
 
 
-def _defaults(config: type) -> dict[str, object]:
+def config_defaults(config: type) -> dict[str, object]:
     """The default value of every field of a config dataclass that has one."""
     found = {}
     for f in fields(config):

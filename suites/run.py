@@ -53,6 +53,7 @@ from .checks import (
 )
 from .launch import INLINE, LAUNCHERS, SLURM_TIME_MIN, execute_units
 from .lock import FolderBusy, output_lock
+from .tune import tune_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -148,7 +149,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
                for d in req.datasets for model in (args.models or [profile.plan(d).model])
                for m in req.methods for seed in req.seeds]
     return Plan(profile, req.suites, targets, Path(args.out), req.data_root, req.mc_samples, req.p, args.preset,
-                TrainerOptions(args.accelerator, args.devices, args.strategy), args.reuse_stale)
+                TrainerOptions(args.accelerator, args.devices, args.strategy), args.reuse_stale,
+                tuple(req.tuned_methods))
 
 
 def list_everything(console: Console) -> None:
@@ -248,6 +250,9 @@ def _run(plan: Plan, args: argparse.Namespace, console: Console, command: str, r
     cache_log.addHandler(handler)
     start = time.perf_counter()
     try:
+        plan = tune_plan(plan, lambda line: console.print(escape(line)))
+        info["tuning"] = [{"dataset": d, "model": m, "method": method, "record": key}
+                          for (d, m, method), key in plan.tuning.items()]
         tally = (execute(plan, console, commit) if launch.inline
                  else execute_units(plan, console, launch, args.plugin, run, commit))
     except KeyboardInterrupt:

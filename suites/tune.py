@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,10 +15,13 @@ from spindrop.data import DataError, resolve_data_root
 from spindrop.fingerprint import digest
 from spindrop.metrics import accuracy, nll
 from spindrop.naming import unknown_name
-from spindrop.registry import get_method, list_methods
+from spindrop.registry import get_method, list_methods, method_class
 from spindrop.store import Target
 from spindrop.training import get_profile
 from spindrop.tuning import TuneRecord, TuningCache, grid_settings, search
+
+from .cells import Plan
+from .checks import config_defaults
 
 if TYPE_CHECKING:
     from .workbench import Workbench
@@ -26,22 +31,24 @@ def params_text(params: tuple[tuple[str, object], ...]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params)
 
 
-def tune_method(bench: Workbench, dataset: str, method: str, seed: int = 0) -> TuneRecord:
-    """The selection of ``method``'s grid on ``dataset`` with training seed ``seed``: from the cache
-    when a selection with the same key exists, else searched (and cached). The key digests the
-    grid and the checkpoint key of every setting's network (training code, data, profile plan,
-    trainer, seed) with the evaluation's T and mask device."""
+def tune_method(bench: Workbench, dataset: str, method: str, seed: int = 0,
+                model: str | None = None) -> tuple[str, TuneRecord]:
+    """The selection of ``method``'s grid on ``dataset`` (``model``: default the plan's) with training
+    seed ``seed`` and its cache key: from the cache when a selection with the same key exists, else
+    searched (and cached). The key digests the grid and the checkpoint key of every setting's network
+    (training code, data, profile plan, trainer, seed) with the evaluation's T and mask device."""
     plan = bench.profile.plan(dataset)
+    model = model or plan.model
     grid = get_method(method).grid()
 
     def target(params: tuple[tuple[str, object], ...]) -> Target:
-        return Target(dataset, plan.model, plan.width, method, tuple(sorted(params)), seed)
+        return Target(dataset, model, plan.width, method, tuple(sorted(params)), seed)
 
     def objective(params: tuple[tuple[str, object], ...]) -> tuple[float, float]:
         out, labels = bench.validation_predictions(target(params))
         return accuracy(out.mean, labels), nll(out.mean, labels)
 
-    subject = {"method": method, "dataset": dataset, "model": plan.model, "width": plan.width, "seed": seed,
+    subject = {"method": method, "dataset": dataset, "model": model, "width": plan.width, "seed": seed,
                "profile": bench.profile.name, "T": bench.T}
     key = digest(subject, grid, [bench.spec(target(p)).key() for p in grid_settings(grid)],
                  bench.mask_device())  # None: ideal masks; else the device model's values
@@ -50,7 +57,40 @@ def tune_method(bench: Workbench, dataset: str, method: str, seed: int = 0) -> T
     if record is None:
         record = search(objective, grid, subject)
         cache.put(key, record)
-    return record
+    return key, record
+
+
+def cell_params(method: str, selected: tuple[tuple[str, object], ...]) -> tuple[tuple[str, object], ...]:
+    """The parameters a selection puts into its cells' keys, canonical as for ``--method-param``
+    (:meth:`suites.checks.Request.method_params`): ``p`` always, every other parameter only where it
+    differs from the config's default (so a selected default names the same cells as no option)."""
+    defaults = config_defaults(method_class(method).Config)
+    return tuple(sorted((k, v) for k, v in selected if k == "p" or defaults.get(k) != v))
+
+
+def tune_plan(plan: Plan, progress: Callable[[str], None] = print) -> Plan:
+    """``plan`` with each of ``plan.tune``'s methods run at its selection on every (dataset, model) of the plan:
+    the tuning step of the runner (``python -m suites.run`` with a profile that has a ``tune_seed``).
+    Each selection is searched (or read from ``<out>/tuning``) on the validation split with the
+    profile's tuning seed; its targets take the selected parameters and ``plan.tuning`` maps
+    (dataset, model, method) to the record's key, which goes into every cell's provenance."""
+    from .workbench import Workbench  # Lightning: only when something is tuned
+    seed = plan.profile.tune_seed
+    if seed is None or not plan.tune:
+        return plan
+    bench = Workbench(plan.profile, plan.out, plan.data_root, plan.options, plan.mc_samples, preset=plan.preset)
+    chosen: dict[tuple[str, str, str], tuple[str, tuple[tuple[str, object], ...]]] = {}
+    for dataset, model in dict.fromkeys((t.dataset, t.model) for t in plan.targets):
+        for method in plan.tune:
+            progress(f"tuning {method} on {dataset}/{model} (validation split, seed {seed}, "
+                     f"{len(grid_settings(get_method(method).grid()))} settings)")
+            key, record = tune_method(bench, dataset, method, seed, model)
+            chosen[dataset, model, method] = key, cell_params(method, record.selected)
+            progress(f"  selected {params_text(record.selected)}")
+    targets = [replace(t, params=chosen[t.dataset, t.model, t.method][1]) if (t.dataset, t.model, t.method) in chosen
+               else t for t in plan.targets]
+    return replace(plan, targets=list(dict.fromkeys(targets)),
+                   tuning={k: key for k, (key, _) in chosen.items()})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Workbench(profile, args.out, data_root)
     for dataset in datasets:
         for method in methods:
-            record = tune_method(bench, dataset, method, args.seed)
+            _, record = tune_method(bench, dataset, method, args.seed)
             print(f"{dataset} {method} (validation split, T = {bench.T}, seed {args.seed}):")
             for t in record.trials:
                 mark = "  <- selected" if t.params == record.selected else ""

@@ -109,7 +109,11 @@ class Profile:
     eval: the evaluation plan (its ``mc_samples`` is the run's T); eval_for: per-dataset
     evaluation plans that replace it for the sets they name (T stays the profile's);
     datasets: the in-distribution datasets a plain ``--all`` runs; seeds: training seeds;
-    p: default dropout probability; val_size: images held out of the training split.
+    p: default dropout probability; val_size: images held out of the training split;
+    tune_seed: training seed of the tuning networks when the run selects each method's
+    parameters by the tuning protocol (:mod:`spindrop.tuning`, docs/design.md "Tuning protocol");
+    None: methods run at their defaults (or ``--p``/``--method-param``). It is not one of ``seeds``, so
+    the replicates that verdicts use are not the networks their parameters were selected on.
     """
 
     name: str
@@ -121,6 +125,7 @@ class Profile:
     seeds: tuple[int, ...] = (0,)
     p: float = 0.2
     val_size: int = 5000
+    tune_seed: int | None = None
 
     def evaluation(self, dataset: str) -> EvalPlan:
         """The evaluation plan of ``dataset`` (the default unless ``eval_for`` names it)."""
@@ -221,6 +226,7 @@ STANDARD = Profile(
     datasets=("mnist", "fashion_mnist"),
     seeds=(0, 1, 2, 3, 4),
     val_size=2000,
+    tune_seed=1000,  # issue 22: every method with a grid is tuned on the validation split first
 )
 
 GPU = Profile(

@@ -39,14 +39,14 @@ def reads(monkeypatch):
 
 def test_tuner_reads_only_the_validation_split_and_caches(data_root, tmp_path, reads):
     bench = UntrainedWorkbench(get_profile("smoke"), tmp_path, data_root)
-    record = tune_method(bench, "mnist", "mc_dropout")
+    key, record = tune_method(bench, "mnist", "mc_dropout")
     assert set(reads) == {("mnist", "train")}, reads
     assert not bench._test and not bench._test_preds, "the tuner must not load or predict the test set"
     assert [dict(t.params)["p"] for t in record.trials] == [0.05, 0.1, 0.2, 0.3]
     assert record.selected == select(record.trials).params
     assert (tmp_path / "tuning").is_dir()
     fresh = UntrainedWorkbench(get_profile("smoke"), tmp_path, data_root)
-    assert tune_method(fresh, "mnist", "mc_dropout") == record
+    assert tune_method(fresh, "mnist", "mc_dropout") == (key, record)
     assert not fresh._val_preds, "a cached selection evaluates nothing"
 
 
