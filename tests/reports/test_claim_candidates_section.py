@@ -119,3 +119,33 @@ def test_spatial_runs_pair_with_spindrop_on_the_parameters_spindrop_has():
     assert [label for _, label in _spatial_partners(res, "p=0.2,rescale=False")] == [
         "spatial (channel)", "spatial (element)"]
     assert [label for _, label in _spatial_partners(res, "p=0.3,rescale=False")] == []
+
+
+def _modules_cell(method: str, dataset: str, p: float, tuning: str | None):
+    from spindrop.store import MODELLED, Cell, CellKey
+    from suites import get_suite
+
+    from .report_fake_store import PROFILE, TARGETS, T, _Bench, _modelled
+    model, width = TARGETS[dataset][:2]
+    key = CellKey(suite="modules", dataset=dataset, model=model, width=width, method=method, params=(("p", p),),
+                  seed=0, profile=PROFILE, mc_samples=T)
+    metrics, extras = _modelled("modules", dataset, method)
+    return Cell(key, "ok", metrics, {k: MODELLED for k in metrics}, extras, None, 1.0,
+                {"tuning": tuning} if tuning else {}, report=get_suite("modules").report(list(metrics), _Bench()))
+
+
+@pytest.mark.parametrize(("tuned", "pairs"), [
+    (True, [("mnist", "tuned: SpinDrop p=0.1, Spatial p=0.3"), ("cifar10", "tuned: SpinDrop p=0.3, Spatial p=0.1")]),
+    (False, []),  # hand-set runs at different p are different operating points: no pair
+])
+def test_tuned_spindrop_and_spatial_pair_per_dataset_at_their_own_p(tmp_path, tuned, pairs):
+    from reports.claims import paper_claims
+    from spindrop.store import ResultStore
+    store = ResultStore(tmp_path)
+    for dataset, (sd_p, sp_p) in {"mnist": (0.1, 0.3), "cifar10": (0.3, 0.1)}.items():
+        store.put(_modules_cell("spindrop", dataset, sd_p, "k-sd-" + dataset if tuned else None))
+        store.put(_modules_cell("spatial", dataset, sp_p, "k-sp-" + dataset if tuned else None))
+    res = Results.load(tmp_path)
+    assert sorted((c.dataset, c.params) for c in paper_claims(res)) == sorted(pairs)
+    if tuned:
+        assert {res.label(c.key) for c in res.cells} == {"spindrop", "spatial"}
