@@ -7,8 +7,12 @@ per (dataset, model) a sortable table, one row per method: accuracy, ECE, NLL, n
 energy per image, T and seeds, each measured number with its 95 % interval; a mark where the
 report's paired comparison with the reference method excludes 0 (``comparisons.csv``, the statistics
 protocol of docs/design.md "Statistics"); the accuracy–energy (Pareto) plot where the report has
-one; and links to the zoo records of the row's networks where the zoo has them (the same
-networks: the record's run measured the row's accuracy).
+one; and per row links to the zoo records of its recipe (``--zoo DIR``, default the package zoo or
+``$SPINDROP_ZOO``, :func:`spindrop.zoo.zoo_root`): records with the row's dataset, model, width,
+method and profile whose resolved method parameters agree with the row's wherever both name a
+parameter, one link per record (seed), relative to the page's folder; a link says whether it is the
+network the row measured (its run measured the row's accuracy for that seed) or one trained to the
+same recipe in another run.
 
 Numbers (docs/design.md "Statistics"): per seed the metric of the cell (near-OOD AUROC: the mean of
 the entropy AUROC over the near-OOD sets, :func:`spindrop.data.shift.ood_group`), then over seeds
@@ -25,6 +29,7 @@ import json
 import math
 import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +39,7 @@ import pandas as pd
 from spindrop.data.shift import NEAR, ood_group
 from spindrop.stats import t_interval
 from spindrop.store import atomic_write_text
-from spindrop.zoo import Architecture, zoo_root
+from spindrop.zoo import names, record, zoo_root
 
 from .results import DATASET_ORDER, METHOD_ORDER, dataset_name, metric_range
 
@@ -76,13 +81,70 @@ class Cell:
     mark_title: str = ""
 
 
+@dataclass(frozen=True)
+class ZooLink:
+    """A row's link to a zoo record: the record's seed and path, and whether it is the network the row
+    measured (else one trained to the same recipe in another run)."""
+
+    seed: int
+    path: Path
+    same_network: bool
+
+    @property
+    def text(self) -> str:
+        return f"s{self.seed}" if self.same_network else f"s{self.seed} (other run)"
+
+    @property
+    def title(self) -> str:
+        if self.same_network:
+            return f"zoo record of the network this row measured at seed {self.seed}"
+        return (f"zoo record of a network trained to this row's recipe with seed {self.seed} in another run "
+                "(its own numbers are in the record)")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a row's networks are trained from, as a zoo record names it: ``params`` maps each method
+    parameter the row's cells name (their key's ``params`` and their resolved ``method_params``) to
+    its values as text (:func:`param_text`)."""
+
+    dataset: str
+    model: str
+    width: float
+    method: str
+    profile: str
+    params: dict[str, frozenset[str]]
+
+    def matches(self, rec: dict) -> bool:
+        """Whether the zoo record ``rec`` is of this recipe: the same dataset, model, width, method and
+        profile, and each parameter both name has the row's one value (a malformed record: no)."""
+        try:
+            theirs = {k: param_text(v) for k, v in rec["method_params"].items()}
+            return ((rec["dataset"], rec["model"], rec["method"], rec["profile"])
+                    == (self.dataset, self.model, self.method, self.profile)
+                    and float(rec["width"]) == self.width
+                    and all(values == {theirs[k]} for k, values in self.params.items() if k in theirs))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+
+
+def param_text(value: object) -> str:
+    """A method parameter's value as comparable text: numbers as floats (``1`` and ``1.0`` agree),
+    everything else as ``str`` (``True``, ``window``)."""
+    text = str(value)
+    try:
+        return repr(float(text))
+    except ValueError:
+        return text
+
+
 @dataclass
 class Row:
     method: str
     cells: dict[str, Cell]
     T: int
     seeds: int
-    links: list[tuple[str, str]] = field(default_factory=list)
+    links: list[ZooLink] = field(default_factory=list)
 
 
 @dataclass
@@ -164,8 +226,9 @@ def _method_key(label: str) -> tuple[int, str]:
     return _rank(METHOD_ORDER, label.split(" (")[0]), label
 
 
-def load_board(folder: Path) -> Board:
-    """The tables of the store or report folder ``folder``."""
+def load_board(folder: Path, zoo: Path | None = None) -> Board:
+    """The tables of the store or report folder ``folder``, rows linked to the records of the zoo at
+    ``zoo`` (default :func:`spindrop.zoo.zoo_root`)."""
     csv = find(folder, "results.csv")
     if csv is None:
         raise FileNotFoundError(f"no results.csv in {folder} (nor in its report/ or results/): pass a run's output "
@@ -178,6 +241,7 @@ def load_board(folder: Path) -> Board:
     ok = ok[(ok.profile == profile) & (ok.mc_samples == T)]
     ok["label"] = _labels(ok)
     comparisons = _comparisons(find(csv.parent, "comparisons.csv"))
+    records = zoo_records(zoo)
     tables, plots = {}, {}
     targets = sorted(ok.groupby(["dataset", "model"]), key=lambda item: (_rank(DATASET_ORDER, item[0][0]), item[0]))
     for (dataset, model), group in targets:
@@ -190,11 +254,13 @@ def load_board(folder: Path) -> Board:
                 metric = "ood/near/entropy/AUROC" if col.key == "near_auroc" else (
                     value_rows.metric.iloc[0] if value_rows is not None and len(value_rows) else None)
                 cells[col.key] = summarise(values, value_rows, metric, col.measured)
-                _mark(cells[col.key], col, comparisons.get((dataset, model, label, col.quantity)))
+                if col.quantity:
+                    _mark(cells[col.key], col, comparisons.get((dataset, model, label, col.quantity)))
             accuracy = mine[mine.metric == "test/acc"].set_index("seed")["value"]
             seeds = sorted(accuracy.index.tolist())
             width = float(mine.width.iloc[0])
-            links = _zoo_links(Architecture(dataset, model, width, label.split(" (")[0], {}), profile, accuracy)
+            recipe = Recipe(dataset, model, width, label.split(" (")[0], str(profile), _row_params(mine))
+            links = _zoo_links(records, recipe, accuracy)
             rows.append(Row(label, cells, int(T), len(seeds), links))
         tables[dataset, model] = rows
         plot = _plot(csv.parent, dataset, model)
@@ -235,20 +301,53 @@ def _mark(cell: Cell, col: Column, comparison: dict | None) -> None:
                        f"{comparison['ci_high'] * scale:+.2f}] over {int(comparison['seeds'])} seed(s), 95 %")
 
 
-def _zoo_links(arch: Architecture, profile: str, accuracy: pd.Series) -> list[tuple[str, str]]:
-    """(seed text, path of the zoo record) of the row's networks that the zoo holds: a record of the
-    same recipe (dataset, model, width, method, profile, seed) whose run measured the row's accuracy
-    for that seed exactly (the same network, not a retrained one)."""
-    links = []
-    for seed, value in accuracy.items():
-        path = zoo_root() / f"{arch.name(int(seed), profile)}.json"
+def zoo_records(root: Path | None = None) -> list[tuple[Path, dict]]:
+    """(path, record) of each entry of the zoo at ``root`` (default :func:`spindrop.zoo.zoo_root`); an
+    unreadable record is left out (no link)."""
+    found = []
+    for name in names(root):
         try:
-            ran = json.loads(path.read_text())["source"]["run_metrics"]["test/acc"]
-        except (OSError, ValueError, KeyError, TypeError):
+            rec = record(name, root)
+        except (OSError, ValueError, LookupError):
             continue
-        if ran == value:
-            links.append((f"s{seed}", str(path)))
-    return links
+        if isinstance(rec, dict):
+            found.append((zoo_root(root) / f"{name}.json", rec))
+    return found
+
+
+def _row_params(rows: pd.DataFrame) -> dict[str, frozenset[str]]:
+    """Each method parameter the row's cells name → its values as text: the cell key's ``params``
+    (``p=0.2,q=1``) and the resolved ``method_params`` of the cells' provenance (JSON) where recorded."""
+    found: dict[str, set[str]] = {}
+    for text in rows["params"].dropna().unique():
+        for pair in str(text).split(","):
+            name, _, value = pair.partition("=")
+            if name:
+                found.setdefault(name, set()).add(param_text(value))
+    resolved = rows["method_params"].dropna().unique() if "method_params" in rows else []
+    for text in resolved:
+        for name, value in json.loads(text).items():
+            found.setdefault(name, set()).add(param_text(value))
+    return {name: frozenset(values) for name, values in found.items()}
+
+
+def _zoo_links(records: list[tuple[Path, dict]], recipe: Recipe, accuracy: pd.Series) -> list[ZooLink]:
+    """The row's links: one per zoo record of its recipe, by seed; the same network where the record's
+    run measured the row's accuracy for the record's seed exactly (not a retrained network)."""
+    links = []
+    for path, rec in records:
+        if not recipe.matches(rec):
+            continue
+        try:
+            seed = int(rec["seed"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        try:
+            ran = rec["source"]["run_metrics"]["test/acc"]
+        except (KeyError, TypeError):  # a record without its run's numbers: not known to be the same network
+            ran = None
+        links.append(ZooLink(seed, path, ran is not None and ran in accuracy[accuracy.index == seed].tolist()))
+    return sorted(links, key=lambda link: (link.seed, not link.same_network, link.path.name))
 
 
 def _plot(folder: Path, dataset: str, model: str) -> str | None:
@@ -279,12 +378,18 @@ def _cell_html(cell: Cell, col: Column) -> str:
     return f'<td data-sort="{sort}" data-col="{col.key}">{text}</td>'
 
 
+def _href(path: Path, out: Path) -> str:
+    """``path`` relative to the page's folder ``out`` as a URL path (works from file:// and a static host
+    serving the repository)."""
+    return urllib.parse.quote(Path(os.path.relpath(path, out)).as_posix())
+
+
 def _table_html(rows: list[Row], out: Path) -> str:
     head = "".join(f'<th data-type="number" title="click to sort">{html.escape(c.title)}</th>' for c in COLUMNS)
     body = []
     for row in rows:
-        links = " ".join(f'<a href="{html.escape(os.path.relpath(path, out))}">{html.escape(text)}</a>'
-                         for text, path in row.links) or "—"
+        links = " ".join(f'<a href="{html.escape(_href(link.path, out))}" title="{html.escape(link.title)}">'
+                         f'{html.escape(link.text)}</a>' for link in row.links) or "—"
         body.append(f'<tr><td data-sort="{html.escape(row.method)}" data-col="method">{html.escape(row.method)}</td>'
                     + "".join(_cell_html(row.cells[c.key], c) for c in COLUMNS)
                     + f'<td data-sort="{row.T}" data-col="T">{row.T}</td>'
@@ -342,19 +447,26 @@ def page(boards: list[Board], out: Path) -> str:
     legend = ("Measured numbers: mean over seeds with its 95 % interval in brackets (Student t over seeds; one "
               "seed: the bootstrap over the test images). Energy per image is modelled (MTJ-crossbar cost model), "
               "no interval. ▲/▼: better/worse than the reference method, where the paired 95 % interval of the "
-              "difference excludes 0 (hover for it); no mark: no such evidence. — : not applicable. Click a "
-              "column header to sort.")
+              "difference excludes 0 (hover for it); no mark: no such evidence. — : not applicable. Zoo: the "
+              "zoo records of the row's recipe (dataset, model, width, method and parameters, training profile), "
+              "by seed: “s0” is the network the row measured, “s0 (other run)” one trained to the same recipe "
+              "in another run, whose own numbers are in its record. Click a column header to sort.")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spindrop-bench leaderboard"
             f"</title><style>{STYLE}</style></head><body><h1>spindrop-bench leaderboard</h1>"
             f'<p class="note">{html.escape(legend)}</p>' + "".join(parts)
             + f"<script>{SCRIPT}</script></body></html>\n")
 
 
-def write_site(folders: Sequence[Path], out: Path) -> Path:
-    """Write ``out/index.html`` for the stores or report folders ``folders``; returns its path."""
+def write_site(folders: Sequence[Path], out: Path, zoo: Path | None = None) -> Path:
+    """Write ``out/index.html`` for the stores or report folders ``folders``, rows linked to the records
+    of the zoo at ``zoo`` (default :func:`spindrop.zoo.zoo_root`); returns its path."""
+    if zoo is not None and not zoo.is_dir():
+        raise FileNotFoundError(f"no zoo folder {zoo}: pass --zoo a folder of zoo records (written by "
+                                "python -m suites.zoo export RUN_DIR) or leave it out for the package zoo")
+    boards = [load_board(Path(f), zoo) for f in folders]
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
-    atomic_write_text(path, page([load_board(Path(f)) for f in folders], out))
+    atomic_write_text(path, page(boards, out))
     return path
 
 
@@ -364,13 +476,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
                     help="a run's output folder or a report folder (holding results.csv)")
     ap.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder of index.html")
+    ap.add_argument("--zoo", type=Path, metavar="DIR", help="the zoo whose records the rows link to (default: "
+                    "$SPINDROP_ZOO if set, else the zoo shipped with spindrop)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        path = write_site(args.runs, args.out)
+        path = write_site(args.runs, args.out, args.zoo)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,6 +1,6 @@
 """The leaderboard page in a real headless browser (Debian's chromium driven by selenium, issue 24):
-it loads from file:// without console errors, clicking a column header reorders the rows, and the
-numbers it shows equal results.csv.
+it loads from file:// without console errors, clicking a column header reorders the rows, the
+numbers it shows equal results.csv, and its zoo links lead to the records.
 
 Outside CI the test skips, saying why, where chromium or chromedriver is absent; in CI (``CI=true``)
 their absence fails it (.ci/run installs them).
@@ -11,11 +11,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 import pytest
 
 from reports.site import write_site
+from spindrop.zoo import ZOO_ROOT, names
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "reports" / "quick"
@@ -53,7 +55,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(browser, tmp_path_factory):
-    path = write_site([QUICK], tmp_path_factory.mktemp("site"))
+    path = write_site([QUICK], tmp_path_factory.mktemp("site"), ZOO_ROOT)
     browser.get(path.as_uri())
     return browser
 
@@ -104,3 +106,13 @@ def test_clicking_a_header_sorts_the_rows(page):
     name = table.find_element(By.XPATH, ".//th[starts-with(., 'Method')]")
     name.click()
     assert _column(table, "method") == sorted(acc.index)
+
+
+def test_the_zoo_links_lead_to_the_records(page):
+    """The shipped zoo's quick-profile records link from the quick report's rows (its deterministic
+    networks have no parameters to disagree), and each link, as the browser resolves it, is a record."""
+    from selenium.webdriver.common.by import By
+    shown = [Path(unquote(urlparse(a.get_attribute("href")).path)) for a in page.find_elements(By.CSS_SELECTOR,
+                                                                                                "table a")]
+    assert any(p.stem.endswith("-deterministic-quick-s0") for p in shown), shown
+    assert all(p.is_file() and p.parent == ZOO_ROOT and p.stem in names(ZOO_ROOT) for p in shown), shown
