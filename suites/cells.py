@@ -136,6 +136,8 @@ class CellRunner:
         todo = []
         for target in self.plan.targets:
             for suite_name in self.plan.suites:
+                if not self.plan.profile.measures(suite_name, target.seed):
+                    continue
                 suite = get_suite(suite_name)
                 key = CellKey.of(suite_name, target, self.plan.profile.name, self.plan.mc_samples)
                 provenance = self.plan.provenance(target, self.bench.provenance(suite, target))

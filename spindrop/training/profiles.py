@@ -110,6 +110,9 @@ class Profile:
     evaluation plans that replace it for the sets they name (T stays the profile's);
     datasets: the in-distribution datasets a plain ``--all`` runs; seeds: training seeds;
     p: default dropout probability; val_size: images held out of the training split;
+    suite_seeds: suites measured on only some of the run's seeds (the others' cells are not planned),
+    for suites whose cost would not fit the profile's budget on every seed (said in the profile's
+    comment); at least 3 each, so that their verdicts can be stated (docs/design.md "Statistics");
     tune_seed: training seed of the tuning networks when the run selects each method's
     parameters by the tuning protocol (:mod:`spindrop.tuning`, docs/design.md "Tuning protocol");
     None: methods run at their defaults (or ``--p``/``--method-param``). It is not one of ``seeds``, so
@@ -125,7 +128,18 @@ class Profile:
     seeds: tuple[int, ...] = (0,)
     p: float = 0.2
     val_size: int = 5000
+    suite_seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)
     tune_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for suite, seeds in self.suite_seeds.items():
+            if len(set(seeds)) < 3:
+                raise ValueError(f"profile '{self.name}': suite_seeds[{suite!r}] = {seeds} has fewer than 3 "
+                                 "distinct seeds, too few for a verdict; give 3 or more")
+
+    def measures(self, suite: str, seed: int) -> bool:
+        """Whether ``suite`` is measured on training seed ``seed`` (:attr:`suite_seeds`)."""
+        return seed in self.suite_seeds.get(suite, (seed,))
 
     def evaluation(self, dataset: str) -> EvalPlan:
         """The evaluation plan of ``dataset`` (the default unless ``eval_for`` names it)."""
