@@ -213,9 +213,13 @@ def summarise(values: pd.Series, rows: pd.DataFrame | None, metric: str | None, 
 
 
 def _labels(ok: pd.DataFrame) -> pd.Series:
+    """The report's row labels (:func:`reports.results.method_labels`): the method name, with its
+    parameters where the method has several parameter sets, except tuned rows (their parameters are
+    the method's operating point per dataset)."""
     params = ok["params"].fillna("")
+    tuned = ok["tuning"].notna() if "tuning" in ok else pd.Series(False, index=ok.index)
     several = ok.groupby("method")["params"].transform(lambda p: p.fillna("").nunique() > 1)
-    return ok["method"].where(~several, ok["method"] + " (" + params + ")")
+    return ok["method"].where(~several | tuned, ok["method"] + " (" + params + ")")
 
 
 def _rank(order: Sequence[str], name: str) -> int:

@@ -245,9 +245,10 @@ class ResultStore:
 
 
 def provenance_columns(cell: Cell) -> dict[str, object]:
-    """The columns of ``results.csv`` that trace a row to what produced it."""
+    """The columns of ``results.csv`` that trace a row to what produced it (``tuning``: the key of the
+    tuning record its parameters were selected by, docs/design.md "Tuning protocol"; empty if set by hand)."""
     prov = cell.provenance
     preset = prov.get("preset") or {}
     return {"method_params": json.dumps(prov["method_params"], sort_keys=True) if "method_params" in prov else None,
             "preset": preset.get("name"), "code": prov.get("code"), "data": prov.get("data"),
-            "git_commit": cell.git_commit, "stale": "; ".join(cell.stale) or None}
+            "tuning": prov.get("tuning"), "git_commit": cell.git_commit, "stale": "; ".join(cell.stale) or None}

@@ -61,6 +61,12 @@ def test_a_tuned_run_selects_on_validation_records_and_reports(tmp_path, in_proc
     runs = json.loads((out / "results" / "metadata.json").read_text())["runs"]
     assert runs[-1]["tuning"] == [{"dataset": "mnist", "model": "lenet5", "method": "mc_dropout",
                                    "record": record_file.stem}]
+    frame = ResultStore(out).frame()
+    assert set(frame[frame.method == "mc_dropout"].tuning) == {record_file.stem}
+    assert frame[frame.method == "deterministic"].tuning.isna().all()
+    from reports.site import load_board
+    (rows,) = load_board(out).tables.values()
+    assert sorted(r.method for r in rows) == ["deterministic", "mc_dropout"]  # the page labels as the report
     report = (out / "report" / "REPORT.md").read_text()
     selected = dict(record.selected)["p"]
     assert f"### MNIST / lenet5: mc_dropout → p = {selected}" in report
