@@ -8,7 +8,7 @@ One row per (cell, metric), from :meth:`spindrop.store.ResultStore.frame`, with 
   ``width`` (float64), ``seed`` (int64), ``suite``, ``profile`` (strings), ``mc_samples`` (int64);
 * ``status`` (``ok``/``failed``) and ``error`` (strings);
 * the cell's bootstrap interval ``ci_low``, ``ci_high`` and its number of images ``n`` (float64);
-* its provenance ``method_params``, ``preset``, ``code``, ``data``, ``git_commit`` and ``stale``
+* its provenance ``method_params``, ``preset``, ``code``, ``data``, ``tuning``, ``git_commit`` and ``stale``
   (strings; :func:`spindrop.store.provenance_columns`);
 * every further column of the store as the store writes it.
 
@@ -35,7 +35,7 @@ COLUMNS = {"metric": "string", "value": "float64", "kind": "string", "method": "
            "dataset": "string", "model": "string", "width": "float64", "seed": "int64", "suite": "string",
            "profile": "string", "mc_samples": "int64", "status": "string", "error": "string",
            "ci_low": "float64", "ci_high": "float64", "n": "float64", "method_params": "string", "preset": "string",
-           "code": "string", "data": "string", "git_commit": "string", "stale": "string"}
+           "code": "string", "data": "string", "tuning": "string", "git_commit": "string", "stale": "string"}
 
 METRIC_COLUMNS = ("value", "ci_low", "ci_high", "n", "kind")
 """Columns of the long frame that belong to one metric of a cell; all others (but ``metric``)

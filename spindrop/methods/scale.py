@@ -49,12 +49,12 @@ class ScaleConfig(DropoutConfig):
     Defaults chosen by measurement (quick profile, LeNet-5 on MNIST and VGG-small on
     CIFAR-10): docs/design.md, "Scale-Dropout placement".
     GRID: the tuning protocol's grid (:mod:`spindrop.tuning`, on the validation split): the dropout
-    grid's p × every placement (12 settings). ``alpha_init`` is an initialisation that training
+    grid's p × placement ``mac`` or ``post_bn`` (8 settings; ``classifier`` is ``post_bn`` restricted
+    to the last binary layer, the same on LeNet-5). ``alpha_init`` is an initialisation that training
     moves, not an operating point: it keeps its default.
     """
 
-    GRID: ClassVar[dict[str, tuple[object, ...]]] = {
-        **DropoutConfig.GRID, "placement": ("mac", "post_bn", "classifier")}
+    GRID: ClassVar[dict[str, tuple[object, ...]]] = {**DropoutConfig.GRID, "placement": ("mac", "post_bn")}
     placement: str = "mac"
     alpha_init: float = 0.25
     dropped_value: float = 1.0
