@@ -22,7 +22,7 @@ import hardware
 from spindrop import zoo
 from spindrop.data import DataError, resolve_data_root
 from spindrop.fingerprint import code_fingerprint as code_fingerprint_of
-from spindrop.registry import list_methods, method_class
+from spindrop.registry import get_method, list_methods, method_class
 from spindrop.store import ResultStore
 
 from .run import git_commit
@@ -39,11 +39,14 @@ def code_fingerprint(method: str) -> str:
 
 def export_store(run: Path, out: Path | None, data_root: Path, datasets: list[str] | None = None,
                  methods: list[str] | None = None, seeds: list[int] | None = None) -> list[dict]:
-    """Export every trained network of the store under ``run`` (filtered by dataset, method, seed)."""
+    """Export every trained network of the store under ``run`` (filtered by dataset, method, seed).
+    A method made of other networks (:meth:`spindrop.Method.members`, the deep ensemble) is not an
+    entry: its members are (the deterministic networks of their seeds)."""
     store = ResultStore(run)
     cells = [c for c in store.cells() if c.key.suite == "accuracy" and c.status == "ok"
              and (not datasets or c.key.dataset in datasets) and (not methods or c.key.method in methods)
-             and (seeds is None or c.key.seed in seeds)]
+             and (seeds is None or c.key.seed in seeds)
+             and not get_method(c.key.method, **dict(c.key.params)).members(c.key.seed)]
     if not cells:
         raise FileNotFoundError(f"no finished accuracy cells in {store.root}: run `python -m suites.run --out {run}` "
                                 "first (the accuracy cells name the trained checkpoints)")
