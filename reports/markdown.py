@@ -78,7 +78,9 @@ def _run_lines(res: Results) -> list[str]:
     ok = sum(c.status == "ok" for c in res.cells)
     lines = [
         f"- Profile: `{res.profile}`; MC samples T = {res.mc_samples}; "
-        f"dropout probability p = {run.get('p', 'not recorded')}",
+        f"dropout probability p = {run.get('p', 'not recorded')}"
+        + ("; the tuned methods ran at their selected values instead (\"Tuned operating points\")"
+           if run.get("tuning") else ""),
         _preset_line(res, run),
         f"- Git commit: `{run.get('git_commit') or 'not recorded'}`",
         "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"),

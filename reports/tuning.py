@@ -21,6 +21,17 @@ def _params(params: tuple[tuple[str, object], ...]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in params)
 
 
+def _at_edge(record: TuneRecord) -> list[str]:
+    """The selected numeric values that are the smallest or largest of their grid, as ``name = value``."""
+    found = []
+    for name, value in record.selected:
+        values = record.grid.get(name, [])
+        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numeric) > 1 and value in (min(numeric), max(numeric)):
+            found.append(f"{name} = {value}, the {'smallest' if value == min(numeric) else 'largest'} tried")
+    return found
+
+
 def tuning_lines(res: Results) -> list[str]:
     """The section, or nothing when no cell ran at tuned parameters."""
     records = tuning_records(res)
@@ -39,8 +50,12 @@ def tuning_lines(res: Results) -> list[str]:
                       "from the output folder's `tuning/`", ""]
             continue
         subject = record.subject
+        edges = _at_edge(record)
+        edge = (f" Selected at the edge of the grid ({', '.join(edges)}): a value beyond it was not tried "
+                "and might be better still." if edges else "")
         lines += [f"### {dataset_name(dataset)} / {model}: {method} → {_params(record.selected)}", "",
-                  f"Seed {subject.get('seed')}, T = {subject.get('T')}, profile `{subject.get('profile')}`.", "",
+                  f"Seed {subject.get('seed')}, T = {subject.get('T')}, profile `{subject.get('profile')}`.{edge}",
+                  "",
                   "| setting | val. accuracy % | val. NLL | |", "|---|---:|---:|---|"]
         for t in record.trials:
             mark = "selected" if t.params == record.selected else ""

@@ -71,6 +71,9 @@ def test_a_tuned_run_selects_on_validation_records_and_reports(tmp_path, in_proc
     selected = dict(record.selected)["p"]
     assert f"### MNIST / lenet5: mc_dropout → p = {selected}" in report
     assert report.count("| selected |") == 1
+    grid = record.grid["p"]
+    assert ("Selected at the edge of the grid" in report) == (selected in (min(grid), max(grid)))
+    assert "the tuned methods ran at their selected values instead" in report
     assert "| mc_dropout |" in report and "| mc_dropout (p=" not in report
 
     rc = main([*ARGS, "--methods", "mc_dropout", "deterministic", "--out", str(out), "--no-report"])
