@@ -65,16 +65,24 @@ def configurations(res: Results, suite: str, decl: TradeOff, quality: Quality, d
                    model: str) -> list[Config]:
     """Every (method, T) with a measured quality and a modelled energy, by increasing energy; a
     method's T values with the same energy and quality are one configuration."""
-    found: dict[tuple[str, float, Stat], list[int]] = {}
+    found: dict[tuple[str, float, float], tuple[float, Stat, list[int]]] = {}
     for T in decl.points:
         q = res.stats(suite, dataset, model, tuple(m.format(T=T) for m in quality.metrics))
         e = res.stats(decl.energy_suite, dataset, model, (decl.energy.format(T=T),)) \
             if decl.energy_suite in res.suites() else {}
         for label, stat in q.items():
             if stat.n and label in e and e[label].n and math.isfinite(e[label].mean):
-                found.setdefault((label, e[label].mean, stat), []).append(T)
-    configs = [Config(label, tuple(Ts), energy, stat) for (label, energy, stat), Ts in found.items()]
+                # equal to 6 significant digits: the same configuration (a network that does not sample
+                # gives T identical passes, whose float32 mean differs from one pass in the last bits)
+                key = (label, _rounded(e[label].mean), _rounded(stat.mean))
+                found.setdefault(key, (e[label].mean, stat, []))[2].append(T)
+    configs = [Config(label, tuple(Ts), energy, stat) for (label, _, _), (energy, stat, Ts) in found.items()]
     return sorted(configs, key=lambda c: (c.energy_pj, c.label, c.Ts))
+
+
+def _rounded(value: float) -> float:
+    """``value`` to 6 significant digits."""
+    return float(f"{value:.6g}")
 
 
 def _front(configs: list[Config], quality: Quality) -> list[bool]:

@@ -78,3 +78,27 @@ def test_unreadable_declaration_is_left_out(tmp_path):
         if cell.key.suite == "tsweep":
             store.put(Cell(**{**cell.__dict__, "extras": {"tradeoff": {"energy": "written by older code"}}}))
     assert tradeoff_lines(Results.load(tmp_path / "out"), tmp_path / "report") == []
+
+
+def test_a_network_that_does_not_sample_is_one_configuration_over_T():
+    """The mean of T identical float32 passes differs from one pass in the last bits: the T values of a
+    deterministic network are still one configuration (one row, one energy), not one per rounding."""
+    from types import SimpleNamespace
+
+    from reports.results import Stat
+    from reports.tradeoff import configurations
+    from spindrop.tradeoff import Quality, TradeOff
+
+    def stats(suite, dataset, model, metrics):
+        T = int(metrics[0].split("/")[0][1:])
+        if suite == "energy":
+            return {"deterministic": Stat(131652.7136, None, 1), "mc_dropout": Stat(1000.0 * T, None, 1)}
+        return {"deterministic": Stat(0.179232916 + (1.3e-9 if T >= 16 else 0.0), 0.01, 5),
+                "mc_dropout": Stat(0.2 - T / 1000, 0.01, 5)}
+
+    res = SimpleNamespace(stats=stats, suites=lambda: ["tsweep", "energy"])
+    decl = TradeOff("energy", "T{T}/hw/energy/total_pJ", (1, 8, 16, 32),
+                    (Quality(("T{T}/test/nll",), "NLL", "lower", "float3", (0.01,)),))
+    names = [c.name for c in configurations(res, "tsweep", decl, decl.qualities[0], "mnist", "lenet5")]
+    assert names == ["mc_dropout, T=1", "mc_dropout, T=8", "mc_dropout, T=16", "mc_dropout, T=32",
+                     "deterministic, T=1,8,16,32"]
