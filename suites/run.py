@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--mc-samples", type=positive_int, metavar="T",
                      help="MC samples per prediction, >= 1 (default: the profile's)")
     how.add_argument("--p", type=probability,
-                     help="dropout probability in [0, 1) for every method that has one (default: the profile's)")
+                     help="dropout probability in [0, 1) for every method that has one (default: the profile's; a "
+                          "profile with a tune seed, e.g. standard, selects each method's p on the validation split "
+                          "unless --p, or a --method-param of that method, is given)")
     how.add_argument("--method-param", action="append", type=method_param, default=[], metavar="NAME.PARAM=VALUE",
                      help="set one parameter of one method, typed by its config (repeatable), e.g. "
                           "spatial.fc_grouping=element, spindrop.padding_draws=false, scale.placement=post_bn; "
