@@ -240,10 +240,16 @@ class Request:
                 text = str(exc) if f"'{method}'" in str(exc) else (
                     f"method '{method}' cannot be configured ({exc}): pass --method-param {method}.NAME=VALUE")
                 raise UsageError(text) from None
-            defaults = config_defaults(config)
-            params.update({k: resolved[k] for k in overrides if k == "p" or resolved[k] != defaults.get(k)})
-            out[method] = tuple(sorted(params.items()))
+            out[method] = key_params(method, {**params, **{k: resolved[k] for k in overrides}})
         return out
+
+
+def key_params(method: str, params: dict[str, object]) -> tuple[tuple[str, object], ...]:
+    """The parameters that name ``method``'s cells, sorted: ``p`` always, every other parameter only
+    where it differs from the config's default (so a default given explicitly, by ``--method-param``
+    or by a tuning selection, names the same cells as none)."""
+    defaults = config_defaults(method_class(method).Config)
+    return tuple(sorted((k, v) for k, v in params.items() if k == "p" or defaults.get(k) != v))
 
 
 def config_defaults(config: type) -> dict[str, object]:

@@ -15,13 +15,13 @@ from spindrop.data import DataError, resolve_data_root
 from spindrop.fingerprint import digest
 from spindrop.metrics import accuracy, nll
 from spindrop.naming import unknown_name
-from spindrop.registry import get_method, list_methods, method_class
+from spindrop.registry import get_method, list_methods
 from spindrop.store import Target
 from spindrop.training import get_profile
 from spindrop.tuning import TuneRecord, TuningCache, grid_settings, search
 
 from .cells import Plan
-from .checks import config_defaults
+from .checks import key_params
 
 if TYPE_CHECKING:
     from .workbench import Workbench
@@ -60,14 +60,6 @@ def tune_method(bench: Workbench, dataset: str, method: str, seed: int = 0,
     return key, record
 
 
-def cell_params(method: str, selected: tuple[tuple[str, object], ...]) -> tuple[tuple[str, object], ...]:
-    """The parameters a selection puts into its cells' keys, canonical as for ``--method-param``
-    (:meth:`suites.checks.Request.method_params`): ``p`` always, every other parameter only where it
-    differs from the config's default (so a selected default names the same cells as no option)."""
-    defaults = config_defaults(method_class(method).Config)
-    return tuple(sorted((k, v) for k, v in selected if k == "p" or defaults.get(k) != v))
-
-
 def tune_plan(plan: Plan, progress: Callable[[str], None] = print) -> Plan:
     """``plan`` with each of ``plan.tune``'s methods run at its selection on every (dataset, model) of the plan:
     the tuning step of the runner (``python -m suites.run`` with a profile that has a ``tune_seed``).
@@ -85,7 +77,7 @@ def tune_plan(plan: Plan, progress: Callable[[str], None] = print) -> Plan:
             progress(f"tuning {method} on {dataset}/{model} (validation split, seed {seed}, "
                      f"{len(grid_settings(get_method(method).grid()))} settings)")
             key, record = tune_method(bench, dataset, method, seed, model)
-            chosen[dataset, model, method] = key, cell_params(method, record.selected)
+            chosen[dataset, model, method] = key, key_params(method, dict(record.selected))
             progress(f"  selected {params_text(record.selected)}")
     targets = [replace(t, params=chosen[t.dataset, t.model, t.method][1]) if (t.dataset, t.model, t.method) in chosen
                else t for t in plan.targets]
