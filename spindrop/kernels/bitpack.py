@@ -38,9 +38,17 @@ def _library() -> ctypes.CDLL | None:
     lib = load(_SOURCE)
     if lib is not None:
         lib.bp_conv.argtypes = _ARGS
+        lib.bp_wordline_conv.argtypes = [_P, _P, _P, ctypes.c_uint64, _P, _P, *[_I] * 9, _INT]
         lib.bp_pack_weights.argtypes = [_P, _P, *[_I] * 4]
         lib.bp_force_portable.argtypes = [_INT]
         lib.bp_vector_popcount.restype = _INT
+    return lib
+
+
+def _kernel() -> ctypes.CDLL:
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the bit-packed kernel is not available here: check kernels.bitpack.supports first")
     return lib
 
 
@@ -113,9 +121,7 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
     Fully connected: ``x`` (B, N), ``weight`` (O, N); out (B, O).
     ``keep``: uint8 (or bool with ``threshold`` 1) broadcastable to ``x``; None keeps every entry.
     """
-    lib = _library()
-    if lib is None:
-        raise RuntimeError("the bit-packed kernel is not available here: check kernels.bitpack.supports first")
+    lib = _kernel()
     fc = x.dim() == 2
     if keep is None:
         keep, threshold = _ALL_KEPT, 1
@@ -123,8 +129,7 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
     packed = _packed_weights(lib, weight)
     if fc:
         x, keep = x[:, :, None, None], keep[:, :, None, None]
-    if x.stride(-1) != 1 and x.stride(1) != 1:
-        x = x.contiguous()
+    x = _readable(x)
     batch, channels, height, width = x.shape
     out_channels, (kh, kw) = weight.shape[0], ((1, 1) if fc else weight.shape[2:])
     h_out = (height + 2 * padding[0] - kh) // stride[0] + 1
@@ -135,3 +140,33 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
                 packed.data_ptr(), out.data_ptr(), batch, channels, height, width, out_channels, kh, kw,
                 *stride, *padding, torch.get_num_threads())
     return out.view(batch, out_channels) if fc else out.permute(0, 3, 1, 2)
+
+
+def _readable(x: Tensor) -> Tensor:
+    """``x`` in a layout the kernel reads: NCHW or channels-last (a pixel's channels contiguous)."""
+    return x if x.stride(-1) == 1 or x.stride(1) == 1 else x.contiguous()
+
+
+def wordline_mac(x: Tensor, weight: Tensor, thresholds: Tensor, seed: int, padding: tuple[int, int]) -> Tensor:
+    """SpinDrop's word-line-gated MAC of sign(``x``), bit-packed: stride 1, zero ``padding``.
+
+    ``x`` (B, C, H, W) in any memory layout, ``weight`` (O, C, k_h, k_w), ``thresholds`` int32, one
+    per word line (k²·C, ordered (c, i, j)): the input of word line r in window l is kept iff byte
+    (image, r, l) of the stream seeded by ``seed`` is ≥ ``thresholds[r]``, the bits
+    :func:`spindrop.kernels.wordline.wordline_conv` draws with the same seed, so the two are equal
+    (tests/core/test_bitpack.py). Out (B, O, H_out, W_out) in channels-last memory format.
+    """
+    lib = _kernel()
+    x = _readable(x)
+    batch, channels, height, width = x.shape
+    out_channels, _, kh, kw = weight.shape
+    rows = thresholds.to(torch.int32).contiguous()
+    if rows.numel() != channels * kh * kw:
+        raise ValueError(f"{rows.numel()} keep thresholds for {channels * kh * kw} word lines")
+    h_out, w_out = height + 2 * padding[0] - kh + 1, width + 2 * padding[1] - kw + 1
+    out = x.new_empty(batch, h_out, w_out, out_channels)
+    strides = torch.tensor(x.stride(), dtype=torch.int64)
+    packed = _packed_weights(lib, weight)
+    lib.bp_wordline_conv(x.data_ptr(), strides.data_ptr(), rows.data_ptr(), seed, packed.data_ptr(), out.data_ptr(),
+                         batch, channels, height, width, out_channels, kh, kw, *padding, torch.get_num_threads())
+    return out.permute(0, 3, 1, 2)

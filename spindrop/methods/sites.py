@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..binary import BinaryConv2d, BinaryLayer
 from ..geometry import reads_map
+from ..kernels import bitpack
 from ..kernels import wordline as wordline_kernel
 from .base import DropoutConfig, DropoutSite, ideal_keep_mask, keep_threshold
 
@@ -143,12 +144,23 @@ class WordLineSite(DropoutSite):
         return out.view(batch, layer.out_channels, h_out, wp)[..., :w_out]
 
     def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
-        """Bit-packed on a fully connected layer (its word lines are its inputs: one bit per
-        input); a conv keeps its compiled kernel (the bits differ per window)."""
-        if isinstance(layer, BinaryConv2d) or not self.stochastic or self.config.rescale:
+        """Bit-packed: on a fully connected layer one bit per input (its word lines are its
+        inputs); on a stride-1 conv the bits of the compiled kernel's stream, drawn in the packed
+        kernel with the seed and thresholds :meth:`sample` would use
+        (:func:`spindrop.kernels.bitpack.wordline_mac`), so both paths compute the same numbers."""
+        if not self.stochastic or self.config.rescale:
             return None
-        keep, threshold = self.keep_bits(tuple(x.shape), (1,), x.device)
-        return layer.packed_mac(x, keep, threshold)
+        if not isinstance(layer, BinaryConv2d):
+            keep, threshold = self.keep_bits(tuple(x.shape), (1,), x.device)
+            return layer.packed_mac(x, keep, threshold)
+        if tuple(layer.stride) != (1, 1) or not wordline_kernel.supports(x):
+            return None
+        (kh, kw), channels = layer.kernel_size, x.shape[1]
+        thresholds = self._word_line_thresholds((channels, kh, kw), x.device)
+        if thresholds is None:
+            return None
+        rows = wordline_kernel.word_line_thresholds(thresholds, channels * kh * kw)
+        return bitpack.wordline_mac(x, layer.weight, rows, wordline_kernel.draw_seed(), layer.padding)
 
     def _word_line_thresholds(self, rows: tuple[int, int, int], device: torch.device) -> Tensor | int | None:
         """Keep thresholds on the 8-bit grid of the word lines ``rows`` = (C_in, k_h, k_w): one for

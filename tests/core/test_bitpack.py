@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 import spindrop
 from spindrop.binary import BinaryLinear, binary_layers
-from spindrop.kernels import bitpack, build
+from spindrop.kernels import bitpack, build, wordline
 from spindrop.mc import mc_sampling
 
 from .helpers import build as build_model
@@ -68,6 +68,65 @@ def test_conv_equals_fp32_conv_of_the_gated_input(geometry, layout, memory_forma
                              (stride, stride), (padding, padding))
     expected = F.conv2d(_ternary(x, keep, threshold), (weight >= 0).float() * 2 - 1, None, stride, padding)
     assert out.shape == expected.shape and torch.equal(out, expected)
+
+
+WORDLINE_CONVS = [  # (B, C, H, W, O, k, padding): stride 1, as SpinDrop's compiled kernel
+    (2, 16, 11, 13, 16, 3, 1),     # 143 windows: two full tiles of 64 and a partial one
+    (3, 5, 7, 6, 9, 3, 1),         # odd channels, K = 45
+    (2, 67, 9, 9, 13, 3, 0),       # kw·C = 201 bits per row segment
+    (2, 3, 9, 9, 10, 5, 2),        # 5×5
+    (1, 130, 3, 5, 8, 1, 0),       # 1×1, C > 128
+    (1, 64, 4, 4, 8, 3, 2),        # padding wider than the kernel's reach
+]
+
+
+def _fp32_wordline(x, weight, thresholds, seed, padding):
+    """SpinDrop's conv on the fp32 path: the compiled kernel's own output and the plain im2col
+    product with its mask (``wordline.keep_mask``); both must agree with each other."""
+    kernel = weight.shape[2:]
+    signs = (weight >= 0).float() * 2 - 1
+    compiled = wordline.wordline_conv(_ternary(x, None, 1), signs.flatten(1), kernel, (padding, padding),
+                                      thresholds, 1.0, seed)
+    mask = wordline.keep_mask(tuple(x.shape), kernel, (padding, padding), thresholds, 1.0, seed)
+    patches = F.unfold(_ternary(x, None, 1), kernel, padding=padding) * mask.flatten(1, 3).flatten(2)
+    plain = (signs.flatten(1) @ patches).view(compiled.shape)
+    assert torch.equal(compiled, plain)
+    return compiled
+
+
+@pytest.mark.skipif(not wordline.available(), reason="no C compiler: SpinDrop's compiled kernel is not built")
+@pytest.mark.parametrize("geometry", WORDLINE_CONVS, ids=lambda g: "x".join(map(str, g)))
+@pytest.mark.parametrize("rows", ["one", "per_word_line"])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last], ids=["nchw", "nhwc"])
+def test_wordline_conv_equals_the_fp32_path_under_one_seed(geometry, rows, memory_format, popcount):
+    """SpinDrop's packed conv draws the compiled kernel's bits (one per image, word line and
+    window; thresholds per word line include 0 = always kept and 256 = stuck at drop)."""
+    b, c, h, w, o, k, padding = geometry
+    g = torch.Generator().manual_seed(sum(geometry))
+    x, weight = torch.randn(b, c, h, w, generator=g), torch.randn(o, c, k, k, generator=g)
+    x[0, 0, 0, :2] = torch.tensor([0.0, -0.0])
+    thresholds = (torch.full((c * k * k,), 51, dtype=torch.int32) if rows == "one"
+                  else torch.randint(0, 257, (c * k * k,), generator=g, dtype=torch.int32))
+    if rows == "per_word_line":
+        thresholds[:2] = torch.tensor([0, 256], dtype=torch.int32)
+    seed = int(torch.randint(0, 2**62, (), generator=g))
+    out = bitpack.wordline_mac(x.contiguous(memory_format=memory_format), weight, thresholds, seed,
+                               (padding, padding))
+    expected = _fp32_wordline(x, weight, thresholds, seed, padding)
+    assert out.shape == expected.shape and torch.equal(out, expected)
+
+
+def test_wordline_conv_draws_p_per_word_line():
+    """With thresholds t per word line, the share of dropped inputs is t/256 (4 sigma)."""
+    x, weight = torch.ones(8, 4, 16, 16), torch.ones(1, 4, 3, 3)
+    thresholds = torch.tensor([0, 26, 128, 230] * 9, dtype=torch.int32)
+    for r in range(4):  # one word line at a time: y = its kept inputs over the windows
+        single = torch.zeros(4 * 9, dtype=torch.int32) + 256
+        single[r * 9] = thresholds[r]  # word line (c = r, i = 0, j = 0)
+        out = bitpack.wordline_mac(x, weight, single, 1234 + r, (0, 0))
+        n, kept = out.numel(), out.sum().item()
+        p = thresholds[r].item() / 256
+        assert abs((n - kept) / n - p) <= 4 * (p * (1 - p) / n) ** 0.5 + 1e-12, (r, kept, n)
 
 
 @pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
@@ -125,7 +184,7 @@ def test_model_logits_and_mc_predictive_equal_the_fp32_path(method_name, model_n
     with bitpack.turned_off():
         reference_mc = spindrop.mc_predict(model, x, T=3, seed=7)
     assert torch.equal(packed_mc.probs, reference_mc.probs)
-    # SpinDrop's convs keep their own kernel (bits per window); its FC layers are packed
+    # SpinDrop's convs draw their bits per window in their own packed kernel (wordline_mac)
     packable = [layer for _, layer in binary_layers(model) if layer.binary_input
                 and (method_name != "spindrop" or isinstance(layer, BinaryLinear))]
     if method_name in {"deterministic", "mc_dropout", "spatial", "scale", "spindrop"} and packable:
