@@ -27,8 +27,9 @@ from .device import MTJConfig
 from .periphery import PeripheryConfig
 
 REFERENCES: dict[str, str] = {
-    "NVSim-cell": "NVSim sample cell file sample_STTRAM.cell, repository SEAL-UCSB/NVSim "
-                  "(Dong, Xu, Xie, Jouppi, IEEE TCAD 31(7), 2012): ResistanceOn 6000 Ω, "
+    "NVSim-cell": "NVSim sample cell file sample_STTRAM.cell, repository SEAL-UCSB/NVSim at 4bc8fbb "
+                  "(later versions of the file have other values) (Dong, Xu, Xie, Jouppi, IEEE TCAD 31(7), 2012): "
+                  "ResistanceOn 6000 Ω, "
                   "ResistanceOff 12000 Ω, ReadMode current, ReadVoltage 0.25 V, Set/Reset current "
                   "40.82 µA, Set/Reset pulse 5 ns, Set/Reset energy 0.193895 pJ",
     "NVSim-MemCell": "NVSim MemCell.cpp, MemCell::CalculateWriteEnergy (SEAL-UCSB/NVSim): for a "
