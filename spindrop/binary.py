@@ -85,9 +85,11 @@ class BinaryLayer(nn.Module):
         return (self.binary_input and not self.training and not torch.is_grad_enabled()
                 and bitpack.supports(x))
 
-    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1,
+                   scale: Tensor | None = None) -> Tensor:
         """The MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` (uint8 or bool, broadcast
-        against ``x``; None keeps all), bit-packed: equal to ``mac`` of the gated ±1 input."""
+        against ``x``; None keeps all), bit-packed: equal to ``mac`` of the gated ±1 input; times
+        ``scale`` ((B, C_out) or (1, C_out)) unless it is None, equal to ``mac · scale``."""
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
@@ -126,8 +128,9 @@ class BinaryConv2d(BinaryLayer, nn.Conv2d):
         return (super().packs(x) and tuple(self.dilation) == (1, 1) and self.groups == 1
                 and self.padding_mode == "zeros")
 
-    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
-        return bitpack.binary_mac(x, self.weight, keep, threshold, self.stride, self.padding)
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1,
+                   scale: Tensor | None = None) -> Tensor:
+        return bitpack.binary_mac(x, self.weight, keep, threshold, self.stride, self.padding, scale)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_input={self.binary_input}"
@@ -145,8 +148,9 @@ class BinaryLinear(BinaryLayer, nn.Linear):
         w = self.binary_weight() if weight is None else weight
         return F.linear(x, w)
 
-    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1) -> Tensor:
-        return bitpack.binary_mac(x, self.weight, keep, threshold)
+    def packed_mac(self, x: Tensor, keep: Tensor | None = None, threshold: int = 1,
+                   scale: Tensor | None = None) -> Tensor:
+        return bitpack.binary_mac(x, self.weight, keep, threshold, scale=scale)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_input={self.binary_input}"

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#if defined(__AVX512VPOPCNTDQ__) || defined(__AVX512BW__)
+#if defined(__AVX512VPOPCNTDQ__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -41,6 +41,7 @@
 
 typedef uint64_t v8u __attribute__((vector_size(VW * sizeof(uint64_t))));
 typedef int64_t v8l __attribute__((vector_size(VW * sizeof(int64_t))));
+typedef float v8f __attribute__((vector_size(VW * sizeof(float))));
 
 static int portable = 0;
 
@@ -84,65 +85,119 @@ static inline void put_bits(uint64_t *row, int64_t pos, uint64_t v, int64_t n) {
     if (r && r + n > 64) row[q + 1] |= v >> (64 - r);
 }
 
-/* Sign and count planes of the padded input: (B, Hp, RW) words each, RW = words(Wp*C) + 1. x has
- * element strides xs = (b, c, y, x), u has us. Channels-last x (xs[1] == 1): a pixel's channels
- * are contiguous, so its bits are assembled channel by channel. Otherwise (NCHW) the bits of PB
- * pixels are assembled in vector lanes, channel by channel (a channel's pixels are contiguous),
- * 64 channels at a time; both write them at bit (x + pw)*C of the row. */
-#define PB 8
-typedef float v8f __attribute__((vector_size(PB * sizeof(float))));
-typedef int32_t v8i __attribute__((vector_size(PB * sizeof(int32_t))));
-typedef uint8_t v8b __attribute__((vector_size(PB)));
+/* In place: bit c of word r becomes bit r of word c (Hacker's Delight, 7-3, on 64-bit words). */
+static void transpose64(uint64_t *x) {
+    uint64_t m = 0x00000000FFFFFFFFULL;
+    for (int j = 32; j; j >>= 1, m ^= m << j)
+        for (int base = 0; base < 64; base += 2 * j)
+            for (int r = base; r < base + j; r++) {
+                const uint64_t d = ((x[r] >> j) ^ x[r + j]) & m;
+                x[r] ^= d << j;
+                x[r + j] ^= d;
+            }
+}
 
-static void pack_pixels_nchw(const float *xr, const uint8_t *ur, const int64_t *xs, const int64_t *us,
-                             int t, int64_t C, int64_t W, int64_t pw, uint64_t *srow, uint64_t *krow) {
-    for (int64_t x0 = 0; x0 < W; x0 += PB) {
-        const int np = (int)(W - x0 < PB ? W - x0 : PB);
+/* Bit e (e < n <= 64) = 1 where the float p[e*step] is negative or NaN: !(p >= 0), so -0 is +1.
+ * AVX-512: 16 contiguous floats per compare. */
+static inline uint64_t sign_bits(const float *p, int64_t step, int n) {
+    uint64_t r = 0;
+#ifdef __AVX512F__
+    if (!portable && step == 1) {
+        for (int e = 0; e < n; e += 16) {
+            const __mmask16 lanes = (__mmask16)(n - e >= 16 ? 0xFFFFu : (1u << (n - e)) - 1);
+            const __m512 v = _mm512_maskz_loadu_ps(lanes, p + e);
+            r |= (uint64_t)_mm512_mask_cmp_ps_mask(lanes, v, _mm512_setzero_ps(), _CMP_NGE_UQ) << e;
+        }
+        return r;
+    }
+#endif
+    for (int e = 0; e < n; e++) r |= (uint64_t)!(p[e * step] >= 0.0f) << e;
+    return r;
+}
+
+/* Bit e (e < n <= 64) = 1 where the byte p[e*step] >= t (step 0: one byte for all). AVX-512 BW:
+ * 64 contiguous bytes per compare. */
+static inline uint64_t keep_bits(const uint8_t *p, int64_t step, int n, int t) {
+    const uint64_t all = n == 64 ? ~0ULL : (1ULL << n) - 1;
+    if (step == 0 || t <= 0 || t > 255) return p[0] >= t ? all : 0;
+#ifdef __AVX512BW__
+    if (!portable && step == 1) {
+        const __m512i v = _mm512_maskz_loadu_epi8((__mmask64)all, p);
+        return (uint64_t)_mm512_mask_cmpge_epu8_mask((__mmask64)all, v, _mm512_set1_epi8((char)(uint8_t)t));
+    }
+#endif
+    uint64_t r = 0;
+    for (int e = 0; e < n; e++) r |= (uint64_t)(p[e * step] >= t) << e;
+    return r;
+}
+
+/* One input row (b, y) of the sign plane (x, floats) or the count plane's keep bits (u, bytes):
+ * element (c, col) at p + (c*cs + col*ps)*size. */
+typedef struct {
+    const char *p;
+    int64_t size, cs, ps;
+    int sign, t;
+} Plane;
+
+static inline uint64_t run_bits(const Plane *pl, int64_t c, int64_t col, int64_t step, int n) {
+    const char *at = pl->p + (c * pl->cs + col * pl->ps) * pl->size;
+    return pl->sign ? sign_bits((const float *)at, step, n) : keep_bits((const uint8_t *)at, step, n, pl->t);
+}
+
+#ifdef __AVX512F__
+/* The NCHW route with AVX-512: the bits of PX pixels of channel c (one run_bits call) are ORed in
+ * as bit c of PX 64-bit accumulator lanes, one lane per pixel, selected by the bits as masks. */
+#define PX 32
+static void pack_plane_channels_vector(const Plane *pl, int64_t C, int64_t W, int64_t pw, uint64_t *row) {
+    for (int64_t x0 = 0; x0 < W; x0 += PX) {
+        const int np = (int)(W - x0 < PX ? W - x0 : PX);
         for (int64_t c0 = 0; c0 < C; c0 += 64) {
             const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
-            v8u sv = {0}, kv = {0};
+            __m512i acc[PX / 8];
+            for (int v = 0; v < PX / 8; v++) acc[v] = _mm512_setzero_si512();
             for (int c = 0; c < nc; c++) {
-                const float *xp = xr + (c0 + c) * xs[1] + x0;
-                const uint8_t *up = ur + (c0 + c) * us[1] + x0 * us[3];
-                v8f xv = {0};
-                v8i kb = {0};
-                memcpy(&xv, xp, (size_t)np * sizeof(float));
-                if (us[3] == 1 && np == PB) {
-                    v8b bytes;
-                    memcpy(&bytes, up, sizeof bytes);
-                    kb = __builtin_convertvector(bytes, v8i);
-                } else if (us[3] == 0) {
-                    kb = (v8i){0} + (int32_t)up[0];
-                } else {
-                    for (int e = 0; e < np; e++) kb[e] = up[e * us[3]];
-                }
-                const v8i neg = ~(xv >= 0.0f), kept = kb >= t; /* lanes of -1 (true) or 0; NaN is negative */
-                sv |= (__builtin_convertvector(neg, v8u) & 1) << (uint64_t)c;
-                kv |= (__builtin_convertvector(kept, v8u) & 1) << (uint64_t)c;
+                const uint64_t bits = run_bits(pl, c0 + c, x0, pl->ps, np);
+                const __m512i bit = _mm512_set1_epi64((long long)(1ULL << c));
+                for (int v = 0; v < PX / 8; v++)
+                    acc[v] = _mm512_mask_or_epi64(acc[v], (__mmask8)(bits >> (8 * v)), acc[v], bit);
             }
-            for (int e = 0; e < np; e++) {
-                const int64_t pos = (x0 + e + pw) * C + c0;
-                put_bits(srow, pos, sv[e], nc);
-                put_bits(krow, pos, kv[e], nc);
-            }
+            uint64_t lanes[PX];
+            memcpy(lanes, acc, sizeof lanes);
+            for (int e = 0; e < np; e++) put_bits(row, (x0 + e + pw) * C + c0, lanes[e], nc);
         }
     }
 }
+#endif
 
-static void pack_pixels_nhwc(const float *xr, const uint8_t *ur, const int64_t *xs, const int64_t *us,
-                             int t, int64_t C, int64_t W, int64_t pw, uint64_t *srow, uint64_t *krow) {
-    for (int64_t col = 0; col < W; col++) {
-        const float *xp = xr + col * xs[3];
-        const uint8_t *up = ur + col * us[3];
+/* The row's bits, a pixel's C bits at bit (col + pw)*C. Where a pixel's channels are contiguous
+ * (or broadcast), or its pixels are not, 64 channels of a pixel are one run_bits call; otherwise
+ * (NCHW) PX pixels of a channel are one call, ORed into per-pixel lanes with AVX-512, or, in the
+ * portable form, 64 pixels are one call, 64 channels of them one 64 x 64 block, and its transpose
+ * gives each pixel's channel bits. */
+static void pack_plane(const Plane *pl, int64_t C, int64_t W, int64_t pw, uint64_t *row) {
+    if (pl->cs == 0 || pl->cs == 1 || pl->ps > 1) {
+        for (int64_t col = 0; col < W; col++)
+            for (int64_t c0 = 0; c0 < C; c0 += 64) {
+                const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
+                put_bits(row, (col + pw) * C + c0, run_bits(pl, c0, col, pl->cs, nc), nc);
+            }
+        return;
+    }
+#ifdef __AVX512F__
+    if (!portable) {
+        pack_plane_channels_vector(pl, C, W, pw, row);
+        return;
+    }
+#endif
+    uint64_t block[64];
+    for (int64_t x0 = 0; x0 < W; x0 += 64) {
+        const int np = (int)(W - x0 < 64 ? W - x0 : 64);
         for (int64_t c0 = 0; c0 < C; c0 += 64) {
             const int nc = (int)(C - c0 < 64 ? C - c0 : 64);
-            uint64_t sbits = 0, kbits = 0;
-            for (int c = 0; c < nc; c++) sbits |= (uint64_t)!(xp[c0 + c] >= 0.0f) << c;
-            if (us[1] == 0) kbits = up[0] >= t ? (nc == 64 ? ~0ULL : (1ULL << nc) - 1) : 0;
-            else for (int c = 0; c < nc; c++) kbits |= (uint64_t)(up[(c0 + c) * us[1]] >= t) << c;
-            const int64_t pos = (col + pw) * C + c0;
-            put_bits(srow, pos, sbits, nc);
-            put_bits(krow, pos, kbits, nc);
+            for (int c = 0; c < nc; c++) block[c] = run_bits(pl, c0 + c, x0, pl->ps, np);
+            for (int c = nc; c < 64; c++) block[c] = 0;
+            transpose64(block);
+            for (int e = 0; e < np; e++) put_bits(row, (x0 + e + pw) * C + c0, block[e], nc);
         }
     }
 }
@@ -158,10 +213,10 @@ static void pack_input(const float *x, const int64_t *xs, const uint8_t *u, cons
         memset(srow, 0, (size_t)RW * sizeof(uint64_t));
         memset(krow, 0, (size_t)RW * sizeof(uint64_t));
         if (y < 0 || y >= H) continue; /* a padding row: nothing counts */
-        const float *xr = x + b * xs[0] + y * xs[2];
-        const uint8_t *ur = u + b * us[0] + y * us[2];
-        if (xs[1] == 1 && C > 1) pack_pixels_nhwc(xr, ur, xs, us, t, C, W, pw, srow, krow);
-        else pack_pixels_nchw(xr, ur, xs, us, t, C, W, pw, srow, krow);
+        const Plane signs = {(const char *)(x + b * xs[0] + y * xs[2]), sizeof(float), xs[1], xs[3], 1, 0};
+        const Plane kept = {(const char *)(u + b * us[0] + y * us[2]), 1, us[1], us[3], 0, t};
+        pack_plane(&signs, C, W, pw, srow);
+        pack_plane(&kept, C, W, pw, krow);
     }
 }
 
@@ -210,11 +265,12 @@ static inline v8u popcount_any(v8u d, int vector) {
 }
 
 /* The outputs of nw <= WB windows (a, m: WB*KW words, idle windows all 0), written at y + e*O
- * for window e. VW output channels are the vector lanes: a window's words are broadcast against
- * the weight words of VW channels, and the VW results are one contiguous store of y; the WB
- * windows share each weight vector. */
+ * for window e, each times sc[e][o] where sc[e] is not NULL (one fp32 product of the exact
+ * integer, as the fp32 path's h * s). VW output channels are the vector lanes: a window's words
+ * are broadcast against the weight words of VW channels, and the VW results are one contiguous
+ * store of y; the WB windows share each weight vector. */
 static void mac_block(const uint64_t *wt, int64_t O, int64_t KW, const uint64_t *a, const uint64_t *m,
-                      const int64_t *kept, int nw, int vector, float *y) {
+                      const int64_t *kept, const float *const *sc, int nw, int vector, float *y) {
     const int64_t Op = (O + VW - 1) / VW * VW;
     for (int64_t ob = 0; ob < Op; ob += VW) {
         v8u acc[WB] = {0};
@@ -225,16 +281,22 @@ static void mac_block(const uint64_t *wt, int64_t O, int64_t KW, const uint64_t 
         }
         const int nr = (int)(O - ob < VW ? O - ob : VW);
         for (int e = 0; e < nw; e++) {
-            const v8f out = __builtin_convertvector((v8l){0} + kept[e] - 2 * (v8l)acc[e], v8f);
+            v8f out = __builtin_convertvector((v8l){0} + kept[e] - 2 * (v8l)acc[e], v8f);
+            if (sc[e]) {
+                v8f f = {0};
+                memcpy(&f, sc[e] + ob, (size_t)nr * sizeof(float));
+                out *= f;
+            }
             memcpy(y + e * O + ob, &out, (size_t)nr * sizeof(float));
         }
     }
 }
 
 /* y fp32 channels-last, (B, Ho, Wo, O) in memory = the layer's MAC on the ternary input (file
- * comment). Blocks of WB consecutive windows (in (b, oh, ow) order) share each weight vector. */
+ * comment), times scale[b*O + o] unless scale is NULL. Blocks of WB consecutive windows (in
+ * (b, oh, ow) order) share each weight vector. */
 void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
-             const uint64_t *wt, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
+             const uint64_t *wt, const float *scale, float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh,
              int64_t kw, int64_t stride_h, int64_t stride_w, int64_t ph, int64_t pw, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
     const int64_t Ho = (Hp - kh) / stride_h + 1, Wo = (Wp - kw) / stride_w + 1, L = Ho * Wo;
@@ -252,10 +314,12 @@ void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t 
         for (int64_t blk = 0; blk < blocks; blk++) {
             const int nw = (int)(B * L - blk * WB < WB ? B * L - blk * WB : WB);
             int64_t kept[WB] = {0};
+            const float *sc[WB] = {NULL};
             const int64_t first = blk * WB, l0 = first % L; /* the block's first window; then step */
             int64_t b = first / L, oh = l0 / Wo, ow = l0 % Wo;
             for (int e = 0; e < nw; e++) {
                 const int64_t base = (b * Hp + oh * stride_h) * RW;
+                sc[e] = scale ? scale + b * O : NULL;
                 kept[e] = gather(s + base, k + base, RW, kh, SW, n, ow * stride_w * C, NULL, 0, a + e * KW,
                                  m + e * KW);
                 if (++ow == Wo) {
@@ -265,7 +329,7 @@ void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t 
             }
             for (int e = nw; e < WB; e++) /* an idle window counts nothing */
                 for (int64_t q = 0; q < KW; q++) a[e * KW + q] = m[e * KW + q] = 0;
-            mac_block(wt, O, KW, a, m, kept, nw, vector, y + blk * WB * O);
+            mac_block(wt, O, KW, a, m, kept, sc, nw, vector, y + blk * WB * O);
         }
         free(a); free(m);
     }
@@ -287,27 +351,13 @@ static inline uint64_t mix64(uint64_t z) {
 static inline uint64_t keep_word(uint64_t seed, uint64_t q, int t) {
     uint64_t w[LB / 8];
     for (int e = 0; e < LB / 8; e++) w[e] = mix64(seed + (q + (uint64_t)e + 1) * GOLDEN);
-    if (t <= 0) return ~0ULL;
-    if (t > 255) return 0;
-#ifdef __AVX512BW__
-    if (!portable)
-        return (uint64_t)_mm512_cmpge_epu8_mask(_mm512_loadu_si512(w), _mm512_set1_epi8((char)(uint8_t)t));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return keep_bits((const uint8_t *)w, 1, LB, t);
+#else
+    uint8_t bytes[LB];
+    for (int p = 0; p < LB; p++) bytes[p] = (uint8_t)(w[p >> 3] >> (8 * (p & 7)));
+    return keep_bits(bytes, 1, LB, t);
 #endif
-    uint64_t r = 0;
-    for (int p = 0; p < LB; p++) r |= (uint64_t)(((w[p >> 3] >> (8 * (p & 7))) & 255) >= (uint64_t)t) << p;
-    return r;
-}
-
-/* In place: bit c of word r becomes bit r of word c (Hacker's Delight, 7-3, on 64-bit words). */
-static void transpose64(uint64_t *x) {
-    uint64_t m = 0x00000000FFFFFFFFULL;
-    for (int j = 32; j; j >>= 1, m ^= m << j)
-        for (int base = 0; base < 64; base += 2 * j)
-            for (int r = base; r < base + j; r++) {
-                const uint64_t d = ((x[r] >> j) ^ x[r + j]) & m;
-                x[r] ^= d << j;
-                x[r + j] ^= d;
-            }
 }
 
 /* SpinDrop's word-line-gated convolution, stride 1 (file comment): y channels-last (B, Ho, Wo, O),
@@ -354,7 +404,8 @@ void bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint6
                 }
                 for (int e = nw; e < WB; e++)
                     for (int64_t q = 0; q < KW; q++) a[e * KW + q] = m[e * KW + q] = 0;
-                mac_block(wt, O, KW, a, m, kept, nw, vector, y + (b * L + l0 + p0) * O);
+                const float *none[WB] = {NULL};
+                mac_block(wt, O, KW, a, m, kept, none, nw, vector, y + (b * L + l0 + p0) * O);
             }
         }
         free(rows); free(a); free(m);

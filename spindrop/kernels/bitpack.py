@@ -29,7 +29,7 @@ from .build import load
 
 _SOURCE = Path(__file__).with_name("bitpack.c")
 _I, _P, _INT = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-_ARGS: list[type[Any]] = [_P, _P, _P, _P, _INT, _P, _P, *[_I] * 11, _INT]
+_ARGS: list[type[Any]] = [_P, _P, _P, _P, _INT, _P, _P, _P, *[_I] * 11, _INT]
 _VW = 8  # output channels per vector in bitpack.c
 
 
@@ -112,8 +112,11 @@ def _packed_weights(lib: ctypes.CDLL, weight: Tensor) -> Tensor:
 
 
 def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold: int = 1,
-               stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0)) -> Tensor:
-    """MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` with the signs of ``weight``.
+               stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
+               scale: Tensor | None = None) -> Tensor:
+    """MAC of sign(``x``) gated by ``keep`` ≥ ``threshold`` with the signs of ``weight``, times
+    ``scale`` (fp32 (B, O) or (1, O), one factor per image and output channel) unless it is None:
+    the one fp32 product the fp32 path computes as ``mac · scale``, so the same number.
 
     Conv: ``x`` (B, C, H, W) in any memory layout, ``weight`` (O, C, k_h, k_w), zero ``padding``,
     ``stride``, dilation 1; out (B, O, H_out, W_out) in channels-last memory format (pooling and
@@ -136,9 +139,10 @@ def binary_mac(x: Tensor, weight: Tensor, keep: Tensor | None = None, threshold:
     w_out = (width + 2 * padding[1] - kw) // stride[1] + 1
     out = x.new_empty(batch, h_out, w_out, out_channels)
     strides = torch.tensor([*x.stride(), *keep.stride()], dtype=torch.int64)
+    factors = None if scale is None else scale.to(torch.float32).expand(batch, out_channels).contiguous()
     lib.bp_conv(x.data_ptr(), strides.data_ptr(), keep.data_ptr(), strides[4:].data_ptr(), threshold,
-                packed.data_ptr(), out.data_ptr(), batch, channels, height, width, out_channels, kh, kw,
-                *stride, *padding, torch.get_num_threads())
+                packed.data_ptr(), None if factors is None else factors.data_ptr(), out.data_ptr(), batch,
+                channels, height, width, out_channels, kh, kw, *stride, *padding, torch.get_num_threads())
     return out.view(batch, out_channels) if fc else out.permute(0, 3, 1, 2)
 
 

@@ -92,20 +92,25 @@ class ScaleSite(DropoutSite):
         self.alpha = nn.Parameter(torch.full((channels,), float(config.alpha_init)))
         self.lr_multiplier = config.alpha_lr
 
-    def scale(self, h: Tensor) -> Tensor:
+    def factors(self, batch: int, device: torch.device) -> Tensor:
+        """The per-channel factors of ``batch`` images: (B, C) when sampling (α, or the dropped value
+        for an image whose layer bit is dropped), (1, C) otherwise (the expectation)."""
         config = self.config
         if self.stochastic:
-            keep = self.sampler((h.shape[0],), (), config.p, h.device).unsqueeze(1)
-            s = torch.where(keep, self.alpha, config.dropped_value)
-        else:
-            s = ((1.0 - config.p) * self.alpha + config.p * config.dropped_value).unsqueeze(0)
+            keep = self.sampler((batch,), (), config.p, device).unsqueeze(1)
+            return torch.where(keep, self.alpha, config.dropped_value)
+        return ((1.0 - config.p) * self.alpha + config.p * config.dropped_value).unsqueeze(0)
+
+    def scale(self, h: Tensor) -> Tensor:
+        s = self.factors(h.shape[0], h.device)
         return h * s.view(s.shape + (1,) * (h.dim() - 2))
 
     def forward(self, layer: BinaryLayer, x: Tensor) -> Tensor:
         return self.scale(layer.mac(x))
 
     def packed_forward(self, layer: BinaryLayer, x: Tensor) -> Tensor | None:
-        return self.scale(layer.packed_mac(x))
+        """The factors applied in the packed kernel's output (one fp32 product, as :meth:`scale`)."""
+        return layer.packed_mac(x, scale=self.factors(x.shape[0], x.device).detach())
 
 
 class PostNormScaleSite(ScaleSite):

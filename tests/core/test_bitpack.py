@@ -45,6 +45,7 @@ CONVS = [  # (B, C, H, W, O, k, stride, padding)
     (2, 3, 9, 9, 10, 5, 1, 0),     # 5×5, no padding
     (4, 130, 6, 7, 17, 1, 2, 0),   # 1×1 stride-2 shortcut, C > 128
     (1, 64, 4, 4, 8, 3, 1, 2),     # padding wider than the kernel's reach
+    (1, 70, 3, 131, 5, 3, 1, 1),   # rows of > 2·64 pixels and > 64 channels (packed in 64 × 64 blocks)
 ]
 
 
@@ -127,6 +128,25 @@ def test_wordline_conv_draws_p_per_word_line():
         n, kept = out.numel(), out.sum().item()
         p = thresholds[r].item() / 256
         assert abs((n - kept) / n - p) <= 4 * (p * (1 - p) / n) ** 0.5 + 1e-12, (r, kept, n)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+@pytest.mark.parametrize("fc", [False, True])
+def test_output_scale_is_the_fp32_product(rows, fc, popcount):
+    """Scale-Dropout's factors (one per image and output channel, or one row for all images) are
+    applied in the kernel's output: the same fp32 product as the fp32 path's ``mac · s``."""
+    g = torch.Generator().manual_seed(rows)
+    x = torch.randn(3, 19, generator=g) if fc else torch.randn(3, 19, 6, 5, generator=g)
+    weight = torch.randn(11, 19, generator=g) if fc else torch.randn(11, 19, 3, 3, generator=g)
+    scale = torch.rand(rows, 11, generator=g) * 3 - 1
+    signs = (weight >= 0).float() * 2 - 1
+    if fc:
+        out = bitpack.binary_mac(x, weight, scale=scale)
+        expected = F.linear(_ternary(x, None, 1), signs) * scale
+    else:
+        out = bitpack.binary_mac(x, weight, None, 1, (1, 1), (1, 1), scale)
+        expected = F.conv2d(_ternary(x, None, 1), signs, None, 1, 1) * scale[:, :, None, None]
+    assert torch.equal(out, expected)
 
 
 @pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
