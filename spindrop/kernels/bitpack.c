@@ -67,6 +67,7 @@ static inline v8u popcount_vector(v8u v) { return (v8u)_mm512_popcnt_epi64((__m5
 #endif
 
 static inline v8u vload(const uint64_t *p) { v8u v; memcpy(&v, p, sizeof v); return v; }
+static inline v8f vloadf(const float *p) { v8f v; memcpy(&v, p, sizeof v); return v; }
 
 static int64_t words(int64_t bits) { return (bits + 63) / 64; }
 
@@ -282,6 +283,11 @@ static void mac_block(const uint64_t *wt, int64_t O, int64_t KW, const uint64_t 
         const int nr = (int)(O - ob < VW ? O - ob : VW);
         for (int e = 0; e < nw; e++) {
             v8f out = __builtin_convertvector((v8l){0} + kept[e] - 2 * (v8l)acc[e], v8f);
+            if (nr == VW) { /* whole vectors: fixed-size copies are plain vector loads and stores */
+                if (sc[e]) out *= vloadf(sc[e] + ob);
+                memcpy(y + e * O + ob, &out, sizeof out);
+                continue;
+            }
             if (sc[e]) {
                 v8f f = {0};
                 memcpy(&f, sc[e] + ob, (size_t)nr * sizeof(float));

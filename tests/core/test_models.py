@@ -10,6 +10,7 @@ import hardware
 import spindrop
 from spindrop import binary_layers, trace_geometry
 from spindrop.models import BINARY_CLASSIFIER, model_info
+from spindrop.models.layers import MaxPool2x2
 
 from .helpers import NUM_CLASSES, registered_models
 from .model_example import EXAMPLE_MODEL
@@ -75,3 +76,18 @@ def test_cost_model_prices_every_method(model, method_name):
     report = hardware.cost_report(method.attach(net), method, shape, T=4)
     assert report.tiles > 0 and report.energy.total > 0
     assert (report.modules == 0) == (not type(method).stochastic or report.energy.dropout == 0)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 8, 6), (2, 1, 4, 4), (2, 7, 5, 6)])  # the last: odd rows, nn.MaxPool2d
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_maxpool2x2_equals_max_pool2d_without_autograd(shape, channels_last):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape)))
+    x[0, 0, 0, 1] = float("nan")
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    with torch.no_grad():
+        out = MaxPool2x2()(x)
+    expected = torch.nn.functional.max_pool2d(x, 2)
+    assert out.shape == expected.shape and torch.equal(out.isnan(), expected.isnan())
+    assert torch.equal(out.nan_to_num(), expected.nan_to_num())
+    layout = torch.channels_last
+    assert out.is_contiguous(memory_format=layout) == expected.is_contiguous(memory_format=layout)
