@@ -86,8 +86,9 @@ static inline void put_bits(uint64_t *row, int64_t pos, uint64_t v, int64_t n) {
     if (r && r + n > 64) row[q + 1] |= v >> (64 - r);
 }
 
-/* In place: bit c of word r becomes bit r of word c (Hacker's Delight, 7-3, on 64-bit words). */
-static void transpose64(uint64_t *x) {
+/* In place: bit c of word r becomes bit r of word c (Hacker's Delight, 7-3, on 64-bit words):
+ * stage j swaps the bits (r, c + j) and (r + j, c) for r, c with bit j clear. */
+static void transpose64_scalar(uint64_t *x) {
     uint64_t m = 0x00000000FFFFFFFFULL;
     for (int j = 32; j; j >>= 1, m ^= m << j)
         for (int base = 0; base < 64; base += 2 * j)
@@ -96,6 +97,52 @@ static void transpose64(uint64_t *x) {
                 x[r] ^= d << j;
                 x[r + j] ^= d;
             }
+}
+
+#ifdef __AVX512F__
+/* The same stages on 8 words per register: j = 32, 16, 8 pair whole registers; j = 4, 2, 1 pair
+ * the lanes l and l ^ j of one register (a permute brings the partner, masks pick the half). */
+#define ACROSS(j, mask)                                                                            \
+    for (int i = 0; i < 8; i++)                                                                    \
+        if (!(i & ((j) / 8))) {                                                                    \
+            const __m512i a = v[i], b = v[i + (j) / 8];                                            \
+            const __m512i d = _mm512_and_si512(_mm512_xor_si512(_mm512_srli_epi64(a, j), b),      \
+                                               _mm512_set1_epi64((long long)(mask)));              \
+            v[i] = _mm512_xor_si512(a, _mm512_slli_epi64(d, j));                                   \
+            v[i + (j) / 8] = _mm512_xor_si512(b, d);                                               \
+        }
+#define WITHIN(j, mask, low)                                                                       \
+    for (int i = 0; i < 8; i++) {                                                                  \
+        const __m512i partner = _mm512_set_epi64(7 ^ (j), 6 ^ (j), 5 ^ (j), 4 ^ (j), 3 ^ (j),      \
+                                                 2 ^ (j), 1 ^ (j), 0 ^ (j));                       \
+        const __m512i d = _mm512_and_si512(                                                        \
+            _mm512_xor_si512(_mm512_srli_epi64(v[i], j), _mm512_permutexvar_epi64(partner, v[i])), \
+            _mm512_set1_epi64((long long)(mask)));                                                 \
+        v[i] = _mm512_mask_xor_epi64(v[i], (__mmask8)(low), v[i], _mm512_slli_epi64(d, j));        \
+        v[i] = _mm512_mask_xor_epi64(v[i], (__mmask8)~(low), v[i], _mm512_permutexvar_epi64(partner, d)); \
+    }
+
+static void transpose64_vector(uint64_t *x) {
+    __m512i v[8];
+    for (int i = 0; i < 8; i++) v[i] = _mm512_loadu_si512(x + 8 * i);
+    ACROSS(32, 0x00000000FFFFFFFFULL)
+    ACROSS(16, 0x0000FFFF0000FFFFULL)
+    ACROSS(8, 0x00FF00FF00FF00FFULL)
+    WITHIN(4, 0x0F0F0F0F0F0F0F0FULL, 0x0F)
+    WITHIN(2, 0x3333333333333333ULL, 0x33)
+    WITHIN(1, 0x5555555555555555ULL, 0x55)
+    for (int i = 0; i < 8; i++) _mm512_storeu_si512(x + 8 * i, v[i]);
+}
+#endif
+
+static void transpose64(uint64_t *x) {
+#ifdef __AVX512F__
+    if (!portable) {
+        transpose64_vector(x);
+        return;
+    }
+#endif
+    transpose64_scalar(x);
 }
 
 /* Bit e (e < n <= 64) = 1 where the float p[e*step] is negative or NaN: !(p >= 0), so -0 is +1.
