@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import bitpack
 from .build import load
 
 _SOURCE = Path(__file__).with_name("wordline.c")
@@ -88,14 +89,19 @@ class WordLineConv(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, padded: Tensor, weight: Tensor, kernel: tuple[int, int], thresholds: Tensor,
-                scale: float, seed: int) -> Tensor:
+                scale: float, seed: int, signs: tuple[Tensor, tuple[int, int]] | None = None) -> Tensor:
         padded, weight = padded.contiguous(), weight.contiguous()
         batch, _, hp, wp = padded.shape
-        h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
-        out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
-        _kernel().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
-                              *_geometry(padded, weight, kernel), seed, thresholds.data_ptr(), scale,
-                              torch.get_num_threads())
+        if signs is not None:  # ±1 input (unpadded, padding), unit scale: the same integers bit-packed
+            x, padding = signs
+            shape = (weight.shape[0], x.shape[1], *kernel)
+            out = bitpack.wordline_mac(x, weight.view(shape), thresholds, seed, padding).contiguous()
+        else:
+            h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
+            out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
+            _kernel().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
+                                  *_geometry(padded, weight, kernel), seed, thresholds.data_ptr(), scale,
+                                  torch.get_num_threads())
         ctx.save_for_backward(padded, weight, thresholds)
         ctx.draw = (kernel, scale, seed)
         return out
@@ -112,17 +118,24 @@ class WordLineConv(torch.autograd.Function):
                                None if grad_weight is None else grad_weight.data_ptr(),
                                *_geometry(padded, weight, kernel), seed, thresholds.data_ptr(), scale,
                                torch.get_num_threads())
-        return grad_in, grad_weight, None, None, None, None
+        return grad_in, grad_weight, None, None, None, None, None
 
 
 def wordline_conv(x: Tensor, weight: Tensor, kernel: tuple[int, int], padding: tuple[int, int],
-                  thresholds: Tensor | int, scale: float, seed: int | None = None) -> Tensor:
+                  thresholds: Tensor | int, scale: float, seed: int | None = None, binary: bool = False) -> Tensor:
     """SpinDrop's gated convolution of ``x`` (B, C_in, H, W) with ``weight`` (C_out, k²·C_in):
     stride 1, zero ``padding``, keep iff byte ≥ ``thresholds`` (per word line, or one int for all);
-    a fresh seed from torch's generator unless one is given."""
+    a fresh seed from torch's generator unless one is given.
+
+    ``binary``: the caller checked that ``x`` is ±1 (``weight`` is). Then, with a unit ``scale``, the
+    forward values (integers) are computed by the bit-packed kernel from the same bits
+    (:func:`spindrop.kernels.bitpack.wordline_mac`, tests/core/test_bitpack.py), also in training:
+    the same numbers, faster; the backward pass is this kernel's.
+    """
     padded = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    signs = (x.detach(), padding) if binary and scale == 1.0 and bitpack.supports(x) else None
     return WordLineConv.apply(padded, weight, kernel, word_line_thresholds(thresholds, weight.shape[1]), scale,
-                              draw_seed() if seed is None else seed)
+                              draw_seed() if seed is None else seed, signs)
 
 
 def keep_mask(shape: tuple[int, int, int, int], kernel: tuple[int, int], padding: tuple[int, int],

@@ -222,6 +222,33 @@ def test_training_and_autograd_keep_the_fp32_path(monkeypatch):
     assert counter.calls == 0
 
 
+@pytest.mark.skipif(not wordline.available(), reason="no C compiler: SpinDrop's compiled kernel is not built")
+def test_spindrop_training_forward_is_bit_packed_with_the_same_numbers(monkeypatch):
+    """A SpinDrop training step takes its conv outputs from the packed kernel (same bits, same
+    integers) and its gradients from the compiled fp32 kernel: loss and every gradient are equal to
+    the step with the packed kernel turned off."""
+    model, _, shape = build_model("vgg_small", "spindrop", width=0.3)
+    model.train()
+    x = torch.randn(4, *shape, generator=torch.Generator().manual_seed(2))
+    calls = []
+    inner = bitpack.wordline_mac
+    monkeypatch.setattr(bitpack, "wordline_mac", lambda *a, **k: calls.append(1) or inner(*a, **k))
+
+    def step():
+        model.zero_grad()
+        torch.random.default_generator.manual_seed(3)
+        loss = model(x).logsumexp(-1).sum()
+        loss.backward()
+        return loss.detach(), [q.grad.clone() for q in model.parameters() if q.grad is not None]
+
+    loss, grads = step()
+    assert calls, "the packed forward did not run"
+    with bitpack.turned_off():
+        reference_loss, reference_grads = step()
+    assert torch.equal(loss, reference_loss)
+    assert len(grads) == len(reference_grads) and all(map(torch.equal, grads, reference_grads))
+
+
 def test_rescaled_dropout_keeps_the_fp32_path(monkeypatch):
     """Kept inputs × 1/(1 − p) are not ±1: that MAC is not an integer sum, so it is not packed."""
     model, _, shape = build_model("mlp", "mc_dropout", rescale=True)
