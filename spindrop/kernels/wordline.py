@@ -107,7 +107,7 @@ class WordLineConv(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None, None, None]:
         padded, weight, thresholds = ctx.saved_tensors
         kernel, scale, seed = ctx.draw
         grad = grad.contiguous()  # held: a temporary's memory could be reused before the call
