@@ -29,6 +29,7 @@
  * compared 64 at a time with AVX-512 BW, else one by one. bp_force_portable(1) selects the scalar
  * forms at run time (tests).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,11 +251,29 @@ static void pack_plane(const Plane *pl, int64_t C, int64_t W, int64_t pw, uint64
     }
 }
 
-static void pack_input(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
-                       int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
-                       uint64_t *s, uint64_t *k, int threads) {
+/* 1 if an entry of the input row is not +1 or -1 (NaN included). */
+static int row_not_binary(const float *xr, const int64_t *xs, int64_t C, int64_t W) {
+    int bad = 0;
+    if (xs[3] == 1)
+        for (int64_t c = 0; c < C; c++) {
+            const float *p = xr + c * xs[1];
+            for (int64_t e = 0; e < W; e++) bad |= !(fabsf(p[e]) == 1.0f);
+        }
+    else
+        for (int64_t col = 0; col < W; col++) {
+            const float *p = xr + col * xs[3];
+            for (int64_t c = 0; c < C; c++) bad |= !(fabsf(p[c * xs[1]]) == 1.0f);
+        }
+    return bad;
+}
+
+/* Packs the planes; returns 1 if `check` and an input entry is not +1 or -1. */
+static int pack_input(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
+                      int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
+                      uint64_t *s, uint64_t *k, int check, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
+    int bad = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(|:bad)
     for (int64_t row = 0; row < B * Hp; row++) {
         const int64_t b = row / Hp, y = row % Hp - ph;
         uint64_t *srow = s + row * RW, *krow = k + row * RW;
@@ -265,7 +284,9 @@ static void pack_input(const float *x, const int64_t *xs, const uint8_t *u, cons
         const Plane kept = {(const char *)(u + b * us[0] + y * us[2]), 1, us[1], us[3], 0, t};
         pack_plane(&signs, C, W, pw, srow);
         pack_plane(&kept, C, W, pw, krow);
+        if (check) bad |= row_not_binary(x + b * xs[0] + y * xs[2], xs, C, W);
     }
+    return bad;
 }
 
 /* Weights (O, C, kh, kw) fp32 -> sign bits transposed to (KW, Op): word q of output channel o at
@@ -356,7 +377,7 @@ void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t 
     const int64_t n = kw * C, SW = words(n), KW = kh * SW;
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
-    pack_input(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, threads);
+    pack_input(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, 0, threads);
     const int vector = bp_vector_popcount();
     const int64_t blocks = (B * L + WB - 1) / WB;
 #pragma omp parallel num_threads(threads)
@@ -416,10 +437,12 @@ static inline uint64_t keep_word(uint64_t seed, uint64_t q, int t) {
 /* SpinDrop's word-line-gated convolution, stride 1 (file comment): y channels-last (B, Ho, Wo, O),
  * x as for bp_conv, t[r] the keep threshold of word line r = (c*kh + i)*kw + j. Images and tiles of
  * LB windows are split between threads; a tile's keep bits are drawn, transposed to its windows'
- * keep words (rows[q*LB + p]: word q of window p), and its windows computed WB at a time. */
-void bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint64_t seed, const uint64_t *wt,
-                      float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw,
-                      int64_t ph, int64_t pw, int threads) {
+ * keep words (rows[q*LB + p]: word q of window p), and its windows computed WB at a time.
+ * With `binary_only`, an input that is not all +1 / -1 writes nothing and returns 0 (the caller's
+ * fp32 path then multiplies its real values); otherwise returns 1. */
+int bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint64_t seed, const uint64_t *wt,
+                     float *y, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw,
+                     int64_t ph, int64_t pw, int binary_only, int threads) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
     const int64_t Wo = Wp - kw + 1, L = (Hp - kh + 1) * Wo, K = C * kh * kw, tiles = (L + LB - 1) / LB;
     const int64_t n = kw * C, SW = words(n), KW = kh * SW;
@@ -427,7 +450,10 @@ void bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint6
     const int64_t broadcast[4] = {0, 0, 0, 0};
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
-    pack_input(x, xs, &all_kept, broadcast, 1, B, C, H, W, ph, pw, s, k, threads);
+    if (pack_input(x, xs, &all_kept, broadcast, 1, B, C, H, W, ph, pw, s, k, binary_only, threads)) {
+        free(s); free(k);
+        return 0;
+    }
     const int vector = bp_vector_popcount();
 #pragma omp parallel num_threads(threads)
     {
@@ -464,4 +490,5 @@ void bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint6
         free(rows); free(a); free(m);
     }
     free(s); free(k);
+    return 1;
 }

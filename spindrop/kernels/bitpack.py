@@ -38,7 +38,8 @@ def _library() -> ctypes.CDLL | None:
     lib = load(_SOURCE)
     if lib is not None:
         lib.bp_conv.argtypes = _ARGS
-        lib.bp_wordline_conv.argtypes = [_P, _P, _P, ctypes.c_uint64, _P, _P, *[_I] * 9, _INT]
+        lib.bp_wordline_conv.argtypes = [_P, _P, _P, ctypes.c_uint64, _P, _P, *[_I] * 9, _INT, _INT]
+        lib.bp_wordline_conv.restype = _INT
         lib.bp_pack_weights.argtypes = [_P, _P, *[_I] * 4]
         lib.bp_force_portable.argtypes = [_INT]
         lib.bp_vector_popcount.restype = _INT
@@ -151,7 +152,8 @@ def _readable(x: Tensor) -> Tensor:
     return x if x.stride(-1) == 1 or x.stride(1) == 1 else x.contiguous()
 
 
-def wordline_mac(x: Tensor, weight: Tensor, thresholds: Tensor, seed: int, padding: tuple[int, int]) -> Tensor:
+def wordline_mac(x: Tensor, weight: Tensor, thresholds: Tensor, seed: int, padding: tuple[int, int],
+                 binary_only: bool = False) -> Tensor | None:
     """SpinDrop's word-line-gated MAC of sign(``x``), bit-packed: stride 1, zero ``padding``.
 
     ``x`` (B, C, H, W) in any memory layout, ``weight`` (O, C, k_h, k_w), ``thresholds`` int32, one
@@ -159,6 +161,8 @@ def wordline_mac(x: Tensor, weight: Tensor, thresholds: Tensor, seed: int, paddi
     (image, r, l) of the stream seeded by ``seed`` is ≥ ``thresholds[r]``, the bits
     :func:`spindrop.kernels.wordline.wordline_conv` draws with the same seed, so the two are equal
     (tests/core/test_bitpack.py). Out (B, O, H_out, W_out) in channels-last memory format.
+    ``binary_only``: None unless every entry of ``x`` is +1 or −1 (checked while packing), for a
+    caller whose fp32 path multiplies the real values (training: that path does not binarise).
     """
     lib = _kernel()
     x = _readable(x)
@@ -171,6 +175,7 @@ def wordline_mac(x: Tensor, weight: Tensor, thresholds: Tensor, seed: int, paddi
     out = x.new_empty(batch, h_out, w_out, out_channels)
     strides = torch.tensor(x.stride(), dtype=torch.int64)
     packed = _packed_weights(lib, weight)
-    lib.bp_wordline_conv(x.data_ptr(), strides.data_ptr(), rows.data_ptr(), seed, packed.data_ptr(), out.data_ptr(),
-                         batch, channels, height, width, out_channels, kh, kw, *padding, torch.get_num_threads())
-    return out.permute(0, 3, 1, 2)
+    done = lib.bp_wordline_conv(x.data_ptr(), strides.data_ptr(), rows.data_ptr(), seed, packed.data_ptr(),
+                                out.data_ptr(), batch, channels, height, width, out_channels, kh, kw, *padding,
+                                int(binary_only), torch.get_num_threads())
+    return out.permute(0, 3, 1, 2) if done else None

@@ -92,10 +92,13 @@ class WordLineConv(torch.autograd.Function):
                 scale: float, seed: int, signs: tuple[Tensor, tuple[int, int]] | None = None) -> Tensor:
         padded, weight = padded.contiguous(), weight.contiguous()
         batch, _, hp, wp = padded.shape
-        if signs is not None:  # ±1 input (unpadded, padding), unit scale: the same integers bit-packed
+        out = None
+        if signs is not None:  # (unpadded input, padding), unit scale: the same integers bit-packed if ±1
             x, padding = signs
             shape = (weight.shape[0], x.shape[1], *kernel)
-            out = bitpack.wordline_mac(x, weight.view(shape), thresholds, seed, padding).contiguous()
+            out = bitpack.wordline_mac(x, weight.view(shape), thresholds, seed, padding, binary_only=True)
+        if out is not None:
+            out = out.contiguous()
         else:
             h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
             out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
@@ -122,18 +125,19 @@ class WordLineConv(torch.autograd.Function):
 
 
 def wordline_conv(x: Tensor, weight: Tensor, kernel: tuple[int, int], padding: tuple[int, int],
-                  thresholds: Tensor | int, scale: float, seed: int | None = None, binary: bool = False) -> Tensor:
+                  thresholds: Tensor | int, scale: float, seed: int | None = None) -> Tensor:
     """SpinDrop's gated convolution of ``x`` (B, C_in, H, W) with ``weight`` (C_out, k²·C_in):
     stride 1, zero ``padding``, keep iff byte ≥ ``thresholds`` (per word line, or one int for all);
     a fresh seed from torch's generator unless one is given.
 
-    ``binary``: the caller checked that ``x`` is ±1 (``weight`` is). Then, with a unit ``scale``, the
-    forward values (integers) are computed by the bit-packed kernel from the same bits
-    (:func:`spindrop.kernels.bitpack.wordline_mac`, tests/core/test_bitpack.py), also in training:
-    the same numbers, faster; the backward pass is this kernel's.
+    With a unit ``scale``, ±1 weights (a binary layer's) and a ±1 ``x`` (a binarised input), the
+    forward values (integers) are computed by the bit-packed kernel from the same bits, also in
+    training: the same numbers, faster (:func:`spindrop.kernels.bitpack.wordline_mac`, which checks
+    the input's ±1 while packing; tests/core/test_bitpack.py). The backward pass is this kernel's.
     """
     padded = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
-    signs = (x.detach(), padding) if binary and scale == 1.0 and bitpack.supports(x) else None
+    packs = scale == 1.0 and bitpack.supports(x) and bool((weight.detach().abs() == 1).all())
+    signs = (x.detach(), padding) if packs else None
     return WordLineConv.apply(padded, weight, kernel, word_line_thresholds(thresholds, weight.shape[1]), scale,
                               draw_seed() if seed is None else seed, signs)
 

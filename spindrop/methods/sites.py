@@ -81,11 +81,6 @@ class ChannelSite(DropoutSite):
         return layer.packed_mac(x, keep, threshold)
 
 
-def _is_binary(x: Tensor) -> bool:
-    """Whether every entry of ``x`` is ±1 (a binarised input; a site may be called on any input)."""
-    return bool((x.detach().abs() == 1).all())
-
-
 class WordLineSite(DropoutSite):
     """One Bernoulli bit per crossbar word line, re-drawn at every window position (SpinDrop,
     Ahmed et al., JETCAS 2023): y[b, :, l] = W · (X[b, :, l] ⊙ M[b, :, l]) with W of shape
@@ -130,7 +125,7 @@ class WordLineSite(DropoutSite):
         if thresholds is not None:
             scale = 1.0 / (1.0 - self.config.p) if self.config.rescale else 1.0
             return wordline_kernel.wordline_conv(x, layer.binary_weight().flatten(1), (kh, kw), (ph, pw),
-                                                 thresholds, scale, binary=_is_binary(x))
+                                                 thresholds, scale)
         batch, channels, height, width = x.shape
         wp = width + 2 * pw
         h_out, w_out = height + 2 * ph - kh + 1, wp - kw + 1

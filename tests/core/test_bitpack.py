@@ -117,6 +117,20 @@ def test_wordline_conv_equals_the_fp32_path_under_one_seed(geometry, rows, memor
     assert out.shape == expected.shape and torch.equal(out, expected)
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=["nchw", "nhwc"])
+def test_wordline_conv_binary_only_declines_real_inputs(layout, popcount):
+    """Training's fp32 path multiplies real values; the packed kernel takes over only where the input
+    is all ±1 (checked while packing) and otherwise writes nothing and returns None."""
+    weight, thresholds = torch.randn(4, 3, 3, 3), torch.full((27,), 51, dtype=torch.int32)
+    signs = torch.randn(2, 3, 5, 6).sign().contiguous(memory_format=layout)
+    packed = bitpack.wordline_mac(signs, weight, thresholds, 9, (1, 1), binary_only=True)
+    assert packed is not None and torch.equal(packed, bitpack.wordline_mac(signs, weight, thresholds, 9, (1, 1)))
+    for value in (0.5, 0.0, float("nan")):
+        real = signs.clone()
+        real[1, 2, 4, 5] = value
+        assert bitpack.wordline_mac(real, weight, thresholds, 9, (1, 1), binary_only=True) is None
+
+
 def test_wordline_conv_draws_p_per_word_line():
     """With thresholds t per word line, the share of dropped inputs is t/256 (4 sigma)."""
     x, weight = torch.ones(8, 4, 16, 16), torch.ones(1, 4, 3, 3)
