@@ -267,13 +267,14 @@ static int row_not_binary(const float *xr, const int64_t *xs, int64_t C, int64_t
     return bad;
 }
 
-/* Packs the planes; returns 1 if `check` and an input entry is not +1 or -1. */
-static int pack_input(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
+/* Packs the planes, the rows split between the threads of the enclosing parallel region (one region
+ * per kernel call: packing and the MACs share its threads); sets *bad (shared) if `check` and an input
+ * entry is not +1 or -1. Ends with the worksharing loop's barrier. */
+static void pack_rows(const float *x, const int64_t *xs, const uint8_t *u, const int64_t *us, int t,
                       int64_t B, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
-                      uint64_t *s, uint64_t *k, int check, int threads) {
+                      uint64_t *s, uint64_t *k, int check, int *bad) {
     const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, RW = words(Wp * C) + 1;
-    int bad = 0;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(|:bad)
+#pragma omp for schedule(static)
     for (int64_t row = 0; row < B * Hp; row++) {
         const int64_t b = row / Hp, y = row % Hp - ph;
         uint64_t *srow = s + row * RW, *krow = k + row * RW;
@@ -284,9 +285,11 @@ static int pack_input(const float *x, const int64_t *xs, const uint8_t *u, const
         const Plane kept = {(const char *)(u + b * us[0] + y * us[2]), 1, us[1], us[3], 0, t};
         pack_plane(&signs, C, W, pw, srow);
         pack_plane(&kept, C, W, pw, krow);
-        if (check) bad |= row_not_binary(x + b * xs[0] + y * xs[2], xs, C, W);
+        if (check && row_not_binary(x + b * xs[0] + y * xs[2], xs, C, W)) {
+#pragma omp atomic write
+            *bad = 1;
+        }
     }
-    return bad;
 }
 
 /* Weights (O, C, kh, kw) fp32 -> sign bits transposed to (KW, Op): word q of output channel o at
@@ -377,11 +380,12 @@ void bp_conv(const float *x, const int64_t *xs, const uint8_t *u, const int64_t 
     const int64_t n = kw * C, SW = words(n), KW = kh * SW;
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
-    pack_input(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, 0, threads);
     const int vector = bp_vector_popcount();
     const int64_t blocks = (B * L + WB - 1) / WB;
+    int bad = 0;
 #pragma omp parallel num_threads(threads)
     {
+        pack_rows(x, xs, u, us, t, B, C, H, W, ph, pw, s, k, 0, &bad);
         uint64_t *a = calloc((size_t)(WB * KW), sizeof(uint64_t));
         uint64_t *m = calloc((size_t)(WB * KW), sizeof(uint64_t));
 #pragma omp for schedule(static)
@@ -450,18 +454,17 @@ int bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint64
     const int64_t broadcast[4] = {0, 0, 0, 0};
     uint64_t *s = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
     uint64_t *k = malloc((size_t)(B * Hp * RW) * sizeof(uint64_t));
-    if (pack_input(x, xs, &all_kept, broadcast, 1, B, C, H, W, ph, pw, s, k, binary_only, threads)) {
-        free(s); free(k);
-        return 0;
-    }
     const int vector = bp_vector_popcount();
+    int bad = 0;
 #pragma omp parallel num_threads(threads)
     {
-        uint64_t *rows = malloc((size_t)(KW * LB) * sizeof(uint64_t));
+        pack_rows(x, xs, &all_kept, broadcast, 1, B, C, H, W, ph, pw, s, k, binary_only, &bad);
+        uint64_t *rows = bad ? NULL : malloc((size_t)(KW * LB) * sizeof(uint64_t));
         uint64_t *a = calloc((size_t)(WB * KW), sizeof(uint64_t));
         uint64_t *m = calloc((size_t)(WB * KW), sizeof(uint64_t));
+        const int64_t items = bad ? 0 : B * tiles; /* the same for every thread: read after the barrier */
 #pragma omp for schedule(static)
-        for (int64_t item = 0; item < B * tiles; item++) {
+        for (int64_t item = 0; item < items; item++) {
             const int64_t b = item / tiles, tile = item % tiles, l0 = tile * LB;
             const int len = (int)(L - l0 < LB ? L - l0 : LB);
             memset(rows, 0, (size_t)(KW * LB) * sizeof(uint64_t));
@@ -490,5 +493,5 @@ int bp_wordline_conv(const float *x, const int64_t *xs, const int32_t *t, uint64
         free(rows); free(a); free(m);
     }
     free(s); free(k);
-    return 1;
+    return !bad;
 }
