@@ -82,6 +82,16 @@ def word_line_thresholds(thresholds: Tensor | int, rows: int) -> Tensor:
     return flat
 
 
+def _packed_forward(signs: tuple[Tensor, tuple[int, int]], weight: Tensor, kernel: tuple[int, int],
+                    thresholds: Tensor, seed: int) -> Tensor | None:
+    """The forward's integers from the bit-packed kernel (``signs`` = the unpadded input and its
+    padding), in the fp32 kernel's layout; None unless the input is all ±1."""
+    x, padding = signs
+    shape = (weight.shape[0], x.shape[1], *kernel)
+    out = bitpack.wordline_mac(x, weight.view(shape), thresholds, seed, padding, binary_only=True)
+    return None if out is None else out.contiguous()
+
+
 class WordLineConv(torch.autograd.Function):
     """``out = WordLineConv.apply(padded, weight, kernel, thresholds, scale, seed)``: ``padded`` the
     zero-padded input (B, C_in, H_p, W_p), ``weight`` (C_out, k²·C_in), ``thresholds`` int32 (k²·C_in,)
@@ -92,14 +102,8 @@ class WordLineConv(torch.autograd.Function):
                 scale: float, seed: int, signs: tuple[Tensor, tuple[int, int]] | None = None) -> Tensor:
         padded, weight = padded.contiguous(), weight.contiguous()
         batch, _, hp, wp = padded.shape
-        out = None
-        if signs is not None:  # (unpadded input, padding), unit scale: the same integers bit-packed if ±1
-            x, padding = signs
-            shape = (weight.shape[0], x.shape[1], *kernel)
-            out = bitpack.wordline_mac(x, weight.view(shape), thresholds, seed, padding, binary_only=True)
-        if out is not None:
-            out = out.contiguous()
-        else:
+        out = None if signs is None else _packed_forward(signs, weight, kernel, thresholds, seed)
+        if out is None:
             h_out, w_out = hp - kernel[0] + 1, wp - kernel[1] + 1
             out = padded.new_empty(batch, weight.shape[0], h_out, w_out)
             _kernel().wl_forward(padded.data_ptr(), weight.data_ptr(), out.data_ptr(),
